@@ -1,0 +1,3 @@
+module maas
+
+go 1.26

@@ -1,0 +1,11 @@
+package app
+
+import (
+	"context"
+	"errors"
+)
+
+// runBench is not written yet; its owner replaces this file.
+func runBench(ctx context.Context, args []string, env Env) error {
+	return errors.New("not implemented yet")
+}
