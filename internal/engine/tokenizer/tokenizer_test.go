@@ -128,7 +128,7 @@ func TestIDsAndEOG(t *testing.T) {
 	if p := tok.Piece(3 + 0x41); p != "A" {
 		t.Errorf("Piece(<0x41>) = %q", p)
 	}
-	if p := tok.Piece(-1) + tok.Piece(1 << 20); p != "" {
+	if p := tok.Piece(-1) + tok.Piece(1<<20); p != "" {
 		t.Errorf("Piece of bad ids = %q", p)
 	}
 }
