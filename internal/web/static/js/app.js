@@ -1,0 +1,210 @@
+// Entry point: navigation between the four pages, the principal token and the
+// current project. Pages are modules exporting render(view, ctx), which may
+// return a cleanup function called when the user leaves the page.
+import { h, clear, modal, toast, errorBox } from './dom.js';
+import * as api from './api.js';
+import * as catalog from './catalog.js';
+import * as endpoints from './endpoints.js';
+import * as playground from './playground.js';
+import * as usage from './usage.js';
+
+const PAGES = {
+  '/catalog': { title: 'Model catalog', page: catalog },
+  '/endpoints': { title: 'Serverless endpoints', page: endpoints },
+  '/playground': { title: 'Chat playground', page: playground },
+  '/usage': { title: 'Usage and cost', page: usage },
+};
+const PROJECT_KEY = 'maas.project';
+
+// ctx is what every page gets: the current project, a cached catalog, and
+// navigation. It is the app's only shared state.
+const ctx = {
+  project: localStorage.getItem(PROJECT_KEY) || '',
+  projectRegion: '',
+  modelsPromise: null,
+  // models returns the catalog, fetched once per token.
+  models() {
+    if (!this.modelsPromise) {
+      this.modelsPromise = api.listModels();
+      this.modelsPromise.catch(() => { this.modelsPromise = null; });
+    }
+    return this.modelsPromise;
+  },
+  navigate(path) {
+    history.pushState(null, '', path);
+    route();
+  },
+  setProject(name, region = '') {
+    this.project = name;
+    this.projectRegion = region;
+    if (name) localStorage.setItem(PROJECT_KEY, name);
+    else localStorage.removeItem(PROJECT_KEY);
+    route();
+  },
+  askToken() { tokenDialog(); },
+};
+
+let cleanup = null;
+
+function route() {
+  if (typeof cleanup === 'function') cleanup();
+  cleanup = null;
+  let path = location.pathname.replace(/\/+$/, '') || '/';
+  if (!PAGES[path]) {
+    path = '/catalog';
+    history.replaceState(null, '', path + location.search);
+  }
+  const { title, page } = PAGES[path];
+  document.title = `${title} \u00b7 MaaS`;
+  for (const a of document.querySelectorAll('.nav a')) {
+    if (a.getAttribute('href') === path) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  const view = document.getElementById('view');
+  clear(view, h('h1', { class: 'page-title', text: title }));
+  try {
+    cleanup = page.render(view, ctx);
+  } catch (err) {
+    view.appendChild(errorBox(err));
+  }
+  renderAuth();
+  renderProjectPicker();
+}
+
+// renderAuth shows whether a token is set, with the action to change it.
+function renderAuth() {
+  const box = document.getElementById('auth');
+  if (api.getToken()) {
+    clear(box,
+      h('span', { class: 'auth-state ok', text: 'Signed in' }),
+      h('button', { class: 'btn btn-small', type: 'button', text: 'Sign out', onclick: () => {
+        api.setToken('');
+        ctx.modelsPromise = null;
+        route();
+      } }));
+  } else {
+    clear(box, h('button', { class: 'btn btn-primary btn-small', type: 'button', text: 'Sign in', onclick: tokenDialog }));
+  }
+}
+
+function tokenDialog() {
+  const input = h('input', { type: 'password', class: 'mono', autocomplete: 'off', placeholder: 'principal token', 'aria-label': 'Principal token' });
+  const status = h('div');
+  const save = h('button', { class: 'btn btn-primary', type: 'button', text: 'Sign in' });
+  const form = h('form', { class: 'stack' },
+    h('p', { text: 'Paste a principal token. The first start of "maas serve" prints the Owner\'s token (or set MAAS_ADMIN_TOKEN); "maas principal create" makes more. It is kept in this browser tab only.' }),
+    h('label', { class: 'field' }, h('span', { text: 'Token' }), input), status);
+  const m = modal('Sign in', form, [save]);
+  const submit = async (ev) => {
+    ev.preventDefault();
+    const token = input.value.trim();
+    if (!token) return;
+    const old = api.getToken();
+    api.setToken(token);
+    save.disabled = true;
+    try {
+      await api.listModels();
+      ctx.modelsPromise = null;
+      m.close();
+      toast('Signed in');
+      route();
+    } catch (err) {
+      api.setToken(old);
+      clear(status, errorBox(err.status === 401 ? new Error('This token was not accepted (401).') : err));
+    } finally {
+      save.disabled = false;
+    }
+  };
+  form.addEventListener('submit', submit);
+  save.addEventListener('click', submit);
+  input.focus();
+}
+
+// renderProjectPicker fills the project selector from the hubs the token can
+// see. If listing fails, the user can still type a project name.
+async function renderProjectPicker() {
+  const box = document.getElementById('project-picker');
+  if (!api.getToken()) { clear(box); return; }
+  const label = h('label', { class: 'picker', for: 'project-select', text: 'Project' });
+  let projects = [];
+  try {
+    const hubs = await api.listHubs();
+    const lists = await Promise.all(hubs.map(async (hub) => {
+      const ps = await api.listProjects(hub.name);
+      return ps.map((p) => ({ name: p.name, hub: hub.name, region: p.location || hub.location || (hub.properties && hub.properties.location) || '' }));
+    }));
+    projects = lists.flat();
+  } catch {
+    projects = null;
+  }
+  if (projects === null) {
+    const input = h('input', { id: 'project-select', class: 'picker-input', value: ctx.project, placeholder: 'project name' });
+    input.addEventListener('change', () => ctx.setProject(input.value.trim()));
+    clear(box, label, input);
+    return;
+  }
+  const sel = h('select', { id: 'project-select' },
+    h('option', { value: '', text: projects.length ? 'Choose a project\u2026' : 'No projects yet' }),
+    projects.map((p) => h('option', { value: p.name, selected: p.name === ctx.project, text: `${p.name} (${p.hub}, ${p.region || '?'})` })),
+    h('option', { value: '+new', text: 'New project\u2026' }));
+  const cur = projects.find((p) => p.name === ctx.project);
+  ctx.projectRegion = cur ? cur.region : '';
+  sel.addEventListener('change', () => {
+    if (sel.value === '+new') { sel.value = ctx.project; newProjectDialog(projects); return; }
+    const p = projects.find((x) => x.name === sel.value);
+    ctx.setProject(sel.value, p ? p.region : '');
+  });
+  clear(box, label, sel);
+}
+
+const REGIONS = ['eastus2', 'swedencentral', 'eastus', 'northcentralus', 'southcentralus', 'westus', 'westus3'];
+
+function newProjectDialog(projects) {
+  const hubs = [...new Set(projects.map((p) => p.hub))];
+  const hubSel = h('select', { 'aria-label': 'Hub' }, hubs.map((x) => h('option', { value: x, text: x })), h('option', { value: '+new', text: 'New hub\u2026' }));
+  const hubName = h('input', { placeholder: 'hub name', 'aria-label': 'New hub name' });
+  const region = h('select', { 'aria-label': 'Region' }, REGIONS.map((r) => h('option', { value: r, text: r })));
+  const newHub = h('div', { class: 'stack', hidden: hubs.length > 0 },
+    h('label', { class: 'field' }, h('span', { text: 'New hub name' }), hubName),
+    h('label', { class: 'field' }, h('span', { text: 'Region' }), region));
+  if (!hubs.length) hubSel.value = '+new';
+  hubSel.addEventListener('change', () => { newHub.hidden = hubSel.value !== '+new'; });
+  const name = h('input', { placeholder: 'project name', 'aria-label': 'Project name', required: true });
+  const status = h('div');
+  const create = h('button', { class: 'btn btn-primary', type: 'button', text: 'Create' });
+  const m = modal('New project', h('div', { class: 'stack' },
+    h('label', { class: 'field' }, h('span', { text: 'Hub' }), hubSel), newHub,
+    h('label', { class: 'field' }, h('span', { text: 'Project name' }), name), status), [create]);
+  create.addEventListener('click', async () => {
+    create.disabled = true;
+    try {
+      let hub = hubSel.value;
+      if (hub === '+new') {
+        hub = hubName.value.trim();
+        await api.createHub(hub, region.value);
+      }
+      await api.createProject(hub, name.value.trim());
+      m.close();
+      toast(`Project ${name.value.trim()} created`);
+      ctx.setProject(name.value.trim());
+    } catch (err) {
+      clear(status, errorBox(err));
+    } finally {
+      create.disabled = false;
+    }
+  });
+}
+
+function start() {
+  document.querySelector('.nav').addEventListener('click', (ev) => {
+    const a = ev.target.closest('a');
+    if (!a || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.button !== 0) return;
+    ev.preventDefault();
+    ctx.navigate(a.getAttribute('href'));
+  });
+  window.addEventListener('popstate', route);
+  route();
+  if (!api.getToken()) tokenDialog();
+}
+
+start();
