@@ -1,8 +1,8 @@
 // Client for the management REST API under /api. Every call sends the
 // principal token the user pasted (kept in sessionStorage only) as
 // "Authorization: Bearer <token>". All /api paths of the app are written in
-// this file, as api.<method>(`/api/...`) calls; a Go test checks each against
-// the documented routes.
+// this file, each as the literal first argument of an api.get/post/put/del/blob
+// call; a Go test checks each against the documented routes.
 
 const TOKEN_KEY = 'maas.token';
 
