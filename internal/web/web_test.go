@@ -222,7 +222,7 @@ func TestHandlerPublic(t *testing.T) {
 // every relative ES module import in the JavaScript names an embedded file.
 func TestIndexReferencesExist(t *testing.T) {
 	h := testHandler(t)
-	refs := regexp.MustCompile(`(?:src|href)="/assets/` + h.build + `/([^"]+)"`).FindAllStringSubmatch(string(h.index.body), -1)
+	refs := regexp.MustCompile(`(?:src|href)="/assets/`+h.build+`/([^"]+)"`).FindAllStringSubmatch(string(h.index.body), -1)
 	if len(refs) < 2 {
 		t.Fatalf("index.html references %d assets, want the stylesheet and the script", len(refs))
 	}
