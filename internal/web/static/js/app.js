@@ -195,7 +195,23 @@ function newProjectDialog(projects) {
   });
 }
 
+// takeTokenFromHash signs in with a token passed as "#token=..." (the URL
+// fragment never reaches the server) and removes it from the address bar.
+function takeTokenFromHash() {
+  const m = /^#token=([^&]+)/.exec(location.hash);
+  if (!m) return;
+  api.setToken(decodeURIComponent(m[1]));
+  history.replaceState(null, '', location.pathname + location.search);
+}
+
 function start() {
+  takeTokenFromHash();
+  // "?project=name" selects a project (links can name one).
+  const project = new URLSearchParams(location.search).get('project');
+  if (project) {
+    ctx.project = project;
+    localStorage.setItem(PROJECT_KEY, project);
+  }
   document.querySelector('.nav').addEventListener('click', (ev) => {
     const a = ev.target.closest('a');
     if (!a || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.button !== 0) return;

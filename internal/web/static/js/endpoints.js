@@ -52,7 +52,7 @@ export function render(view, ctx) {
 
 function table(eps, ctx, reload) {
   return h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-    h('thead', {}, h('tr', {}, ['Name', 'Model', 'Provisioning', 'State', 'Target URI', 'Created', ''].map((t) => h('th', { scope: 'col', text: t })))),
+    h('thead', {}, h('tr', {}, ['Name', 'Model', 'State', 'Target URI', ''].map((t) => h('th', { scope: 'col', text: t })))),
     h('tbody', {}, eps.map((ep) => row(ep, ctx, reload)))));
 }
 
@@ -61,15 +61,15 @@ function row(ep, ctx, reload) {
   const uri = (p.inferenceEndpoint && p.inferenceEndpoint.uri) || '';
   const ok = /^succeeded$/i.test(p.provisioningState || '');
   return h('tr', {},
-    h('td', {}, h('strong', { text: ep.name })),
-    h('td', { text: modelName(p.modelSettings && p.modelSettings.modelId) }),
-    h('td', {}, badge(p.provisioningState), p.failureReason ? h('div', { class: 'muted small', text: p.failureReason }) : null),
-    h('td', {}, badge(p.endpointState)),
-    h('td', { class: 'uri-cell' }, uri ? [h('code', { class: 'mono ellipsis', title: uri, text: uri }), copyButton(uri)] : '\u2013'),
-    h('td', { class: 'nowrap', text: f.dateTime(ep.systemData && ep.systemData.createdAt) }),
-    h('td', { class: 'actions' },
+    h('td', { class: 'nowrap' }, h('strong', { text: ep.name }),
+      h('div', { class: 'muted small', title: f.dateTime(ep.systemData && ep.systemData.createdAt), text: `created ${f.date(ep.systemData && ep.systemData.createdAt)}` })),
+    h('td', { class: 'nowrap', text: modelName(p.modelSettings && p.modelSettings.modelId) }),
+    h('td', {}, h('div', { class: 'badges' }, badge(p.provisioningState), badge(p.endpointState)),
+      p.failureReason ? h('div', { class: 'muted small', text: p.failureReason }) : null),
+    h('td', {}, uri ? h('div', { class: 'uri-cell' }, h('code', { class: 'mono ellipsis', title: uri, text: uri }), copyButton(uri)) : '\u2013'),
+    h('td', {}, h('div', { class: 'actions' },
       h('button', { class: 'btn btn-small', type: 'button', text: 'Keys', disabled: !ok, onclick: () => keysDialog(ctx, ep) }),
-      h('button', { class: 'btn btn-small', type: 'button', text: 'Playground', disabled: !ok, onclick: () => ctx.navigate(`/playground?endpoint=${encodeURIComponent(ep.name)}`) }),
+      h('button', { class: 'btn btn-small', type: 'button', text: 'Try it', title: 'Open in the playground', disabled: !ok, onclick: () => ctx.navigate(`/playground?endpoint=${encodeURIComponent(ep.name)}`) }),
       h('button', {
         class: 'btn btn-small btn-danger', type: 'button', text: 'Delete',
         onclick: async () => {
@@ -82,7 +82,7 @@ function row(ep, ctx, reload) {
           }
           reload();
         },
-      })));
+      }))));
 }
 
 async function keysDialog(ctx, ep) {

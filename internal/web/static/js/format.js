@@ -39,6 +39,13 @@ export function dateTime(s) {
   return Number.isNaN(d.getTime()) ? String(s) : d.toLocaleString();
 }
 
+// date formats the day of an RFC 3339 time in the user's locale.
+export function date(s) {
+  if (!s) return '\u2013';
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? String(s) : d.toLocaleDateString();
+}
+
 // ms formats a duration in milliseconds: 850 -> "850 ms", 2300 -> "2.3 s".
 export function ms(n) {
   const v = Number(n);
