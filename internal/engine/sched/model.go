@@ -1,0 +1,58 @@
+package sched
+
+import "errors"
+
+// Batch is one forward step over several sequences. Row i feeds token
+// Tokens[i] at position Pos[i] (0-based) of sequence Seq[i], an index into
+// the caches passed with the batch. Rows of one sequence are consecutive and
+// in position order. Logits[i] asks for the logits after row i.
+type Batch struct {
+	Tokens []int32
+	Pos    []int32
+	Seq    []int
+	Logits []bool
+}
+
+// Len returns the number of rows.
+func (b *Batch) Len() int { return len(b.Tokens) }
+
+func (b *Batch) reset() {
+	b.Tokens, b.Pos, b.Seq, b.Logits = b.Tokens[:0], b.Pos[:0], b.Seq[:0], b.Logits[:0]
+}
+
+func (b *Batch) add(tok, pos int32, seq int, logits bool) {
+	b.Tokens = append(b.Tokens, tok)
+	b.Pos = append(b.Pos, pos)
+	b.Seq = append(b.Seq, seq)
+	b.Logits = append(b.Logits, logits)
+}
+
+// Cache is one sequence's KV cache, owned by the model that made it.
+type Cache interface {
+	// Release frees the cache's memory. The scheduler calls it once, when
+	// the sequence leaves, and never uses the cache afterwards.
+	Release()
+}
+
+// Model is the forward pass the scheduler drives. The engine facade adapts
+// phi3 to it; tests use fakes.
+type Model interface {
+	// VocabSize is the length of one logits row.
+	VocabSize() int
+	// NewCache returns an empty cache for positions 0..ctxLen-1.
+	NewCache(ctxLen int) (Cache, error)
+	// Forward runs b. caches[Seq[i]] holds the sequence of row i; after a
+	// successful call each cache also holds the batch's rows. For every row
+	// with Logits set, in row order, it writes VocabSize() logits into out
+	// (len(out) >= rows asked * VocabSize()). After an error the caches of
+	// the sequences in b are not used again.
+	Forward(b *Batch, caches []Cache, out []float32) error
+}
+
+// Errors returned by Submit.
+var (
+	ErrQueueFull     = errors.New("sched: queue is full")
+	ErrClosed        = errors.New("sched: scheduler is closed")
+	ErrPromptTooLong = errors.New("sched: prompt does not fit the context")
+	ErrEmptyPrompt   = errors.New("sched: empty prompt")
+)
