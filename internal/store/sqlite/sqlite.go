@@ -22,8 +22,10 @@ var migrations embed.FS
 
 // Dialect is SQLite's sqlstore dialect.
 var Dialect = sqlstore.Dialect{
-	Name:         "sqlite",
-	IsUnique:     func(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) },
+	Name: "sqlite",
+	IsUnique: func(err error) bool {
+		return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
 	IsForeignKey: func(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) },
 }
 
