@@ -210,8 +210,16 @@ func TestNoPackageMutableState(t *testing.T) {
 // a lookup table filled once at init: "// ... (read-only after init)".
 func hasImmutableDoc(gd *ast.GenDecl, vs *ast.ValueSpec) bool {
 	for _, cg := range []*ast.CommentGroup{gd.Doc, vs.Doc, vs.Comment} {
-		if cg != nil && strings.Contains(strings.ToLower(cg.Text()), "read-only") {
+		if cg == nil {
+			continue
+		}
+		if strings.Contains(strings.ToLower(cg.Text()), "read-only") {
 			return true
+		}
+		for _, c := range cg.List {
+			if strings.HasPrefix(c.Text, "//go:embed ") {
+				return true // embed.FS is read-only
+			}
 		}
 	}
 	return false
