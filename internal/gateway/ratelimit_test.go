@@ -1,0 +1,249 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"maas/api/inference"
+	"maas/internal/snapshot"
+)
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func TestMemoryLimiterBuckets(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := NewMemoryLimiter(clk.Now)
+	ctx := context.Background()
+	lim := Limits{TokensPerMinute: 600, RequestsPerMinute: 3}
+
+	d, _ := l.Reserve(ctx, "ep", lim, 500)
+	if !d.Allowed || d.Quota.RemainingTokens != 100 || d.Quota.RemainingRequests != 2 || d.Quota.ResetTokens != 50*time.Second {
+		t.Fatalf("first = %+v", d)
+	}
+	d, _ = l.Reserve(ctx, "ep", lim, 200)
+	if d.Allowed || d.Exceeded != "tokens" || d.RetryAfter != 10*time.Second {
+		t.Fatalf("over the token limit = %+v", d)
+	}
+	// Settling the real use (120 of 500) gives back 380.
+	_ = l.Settle(ctx, "ep", lim, 500, 120)
+	q, _ := l.Peek(ctx, "ep", lim)
+	if q.RemainingTokens != 480 {
+		t.Fatalf("after settle = %+v", q)
+	}
+	// Requests: 2 left, then the bucket is empty for 20 s (3 per minute).
+	for i := 0; i < 2; i++ {
+		if d, _ = l.Reserve(ctx, "ep", lim, 1); !d.Allowed {
+			t.Fatalf("request %d refused: %+v", i, d)
+		}
+	}
+	d, _ = l.Reserve(ctx, "ep", lim, 1)
+	if d.Allowed || d.Exceeded != "requests" || d.RetryAfter != 20*time.Second {
+		t.Fatalf("over the request limit = %+v", d)
+	}
+	clk.advance(20 * time.Second)
+	if d, _ = l.Reserve(ctx, "ep", lim, 1); !d.Allowed {
+		t.Fatalf("after refill: %+v", d)
+	}
+	// A reservation above the whole limit passes only on a full bucket.
+	clk.advance(time.Minute)
+	if d, _ = l.Reserve(ctx, "big", lim, 5000); !d.Allowed || d.Quota.RemainingTokens != 0 {
+		t.Fatalf("oversized on a full bucket: %+v", d)
+	}
+	if d, _ = l.Reserve(ctx, "big", lim, 5000); d.Allowed {
+		t.Fatalf("oversized twice: %+v", d)
+	}
+}
+
+// concurrentReservations reserves n tokens from many goroutines at once and
+// returns how many were admitted.
+func concurrentReservations(t *testing.T, l Limiter, key string, lim Limits, n int64, workers int) int64 {
+	t.Helper()
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			d, err := l.Reserve(context.Background(), key, lim, n)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if d.Allowed {
+				admitted.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return admitted.Load()
+}
+
+func TestMemoryLimiterConcurrentNoOvershoot(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := NewMemoryLimiter(clk.Now)
+	lim := Limits{TokensPerMinute: 10_000, RequestsPerMinute: 1_000}
+	got := concurrentReservations(t, l, "ep", lim, 300, 200)
+	// 10,000 / 300 = 33 reservations fit; the clock does not move.
+	if got != 33 {
+		t.Fatalf("admitted %d reservations of 300 under 10,000 tokens, want 33", got)
+	}
+}
+
+func redisClient(t *testing.T) *redis.Client {
+	t.Helper()
+	addr := "127.0.0.1:6379"
+	conn, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("redis at %s is required under CI=true: %v", addr, err)
+		}
+		t.Skipf("redis not reachable at %s: %v", addr, err)
+	}
+	conn.Close()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestRedisLimiter(t *testing.T) {
+	c := redisClient(t)
+	ctx := context.Background()
+	prefix := fmt.Sprintf("maas:test:%d:", time.Now().UnixNano())
+	l := NewRedisLimiter(c, prefix)
+	t.Cleanup(func() {
+		keys, _ := c.Keys(ctx, prefix+"*").Result()
+		if len(keys) > 0 {
+			c.Del(ctx, keys...)
+		}
+	})
+	lim := Limits{TokensPerMinute: 600, RequestsPerMinute: 1000}
+	d, err := l.Reserve(ctx, "ep", lim, 500)
+	if err != nil || !d.Allowed || d.Quota.RemainingTokens < 100 || d.Quota.RemainingTokens > 101 {
+		t.Fatalf("first = %+v, %v", d, err)
+	}
+	d, _ = l.Reserve(ctx, "ep", lim, 200)
+	if d.Allowed || d.Exceeded != "tokens" || d.RetryAfter <= 9*time.Second || d.RetryAfter > 10*time.Second {
+		t.Fatalf("over the limit = %+v", d)
+	}
+	if err := l.Settle(ctx, "ep", lim, 500, 120); err != nil {
+		t.Fatal(err)
+	}
+	q, err := l.Peek(ctx, "ep", lim)
+	if err != nil || q.RemainingTokens < 480 || q.RemainingTokens > 482 {
+		t.Fatalf("after settle = %+v, %v", q, err)
+	}
+
+	// Concurrent reservations from many clients: the refill during the test
+	// (10,000 tokens per minute) is the only slack allowed.
+	lim = Limits{TokensPerMinute: 10_000, RequestsPerMinute: 100_000}
+	start := time.Now()
+	got := concurrentReservations(t, l, "conc", lim, 300, 100)
+	slack := int64(time.Since(start).Seconds()*10_000/60/300) + 1
+	if got < 33 || got > 33+slack {
+		t.Fatalf("admitted %d reservations of 300 under 10,000 tokens, want 33 (+%d for refill)", got, slack)
+	}
+}
+
+// TestQuotaThroughGateway drives concurrent requests against a small token
+// limit and checks the admitted work never exceeds the limit by more than one
+// reservation, with the 429s in the spec's shape.
+func TestQuotaThroughGateway(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	e := newEnv(t, func(o *Options, ep *snapshot.Endpoint, m *fakeModel) {
+		o.Now = clk.Now
+		ep.TokensPerMinute = 1000
+		ep.RequestsPerMinute = 1000
+	})
+	// Each request reserves 6 prompt + 50 max tokens = 56 and uses 6 + 7 = 13.
+	// Generation is held until every request is admitted or refused, so all
+	// admitted reservations are outstanding at once.
+	e.model.hold = make(chan struct{})
+	body := `{"messages":[{"role":"user","content":"Hi there"}],"max_tokens":50}`
+	var ok, limited atomic.Int64
+	var wg sync.WaitGroup
+	const clients = 40
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, raw := e.do("POST", testEndpoint+"/chat/completions", body)
+			switch resp.StatusCode {
+			case 200:
+				ok.Add(1)
+			case 429:
+				limited.Add(1)
+				er := decodeJSON[inference.ErrorResponse](t, raw)
+				ra, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+				if er.Error == nil || er.Error.Status != 429 || er.Error.Code != "too_many_requests" || ra < 1 ||
+					resp.Header.Get("retry-after-ms") == "" || resp.Header.Get("x-ms-error-code") != "too_many_requests" ||
+					resp.Header.Get("x-ratelimit-limit-tokens") != "1000" {
+					t.Errorf("429 = %v %s", resp.Header, raw)
+				}
+			default:
+				t.Errorf("status %d: %s", resp.StatusCode, raw)
+			}
+		}()
+	}
+	waitFor(t, "every request admitted or refused", func() bool {
+		e.model.mu.Lock()
+		defer e.model.mu.Unlock()
+		return int64(e.model.started)+limited.Load() == clients
+	})
+	close(e.model.hold)
+	wg.Wait()
+	// 1000 / 56 = 17 reservations fit at once; the clock is frozen.
+	if ok.Load() != 17 || limited.Load() != clients-17 {
+		t.Fatalf("ok=%d limited=%d, want 17 and %d", ok.Load(), limited.Load(), clients-17)
+	}
+	var used int64
+	for _, r := range e.usage.all() {
+		used += r.PromptTokens + r.CompletionTokens
+	}
+	if used != 17*13 || len(e.usage.all()) != 17 {
+		t.Fatalf("ledger holds %d tokens in %d records for 17 admitted requests", used, len(e.usage.all()))
+	}
+	// Settling gave back the unused part of every reservation.
+	resp, _ := e.do("GET", testEndpoint+"/info", "")
+	if got := resp.Header.Get("x-ratelimit-remaining-tokens"); got != strconv.Itoa(1000-17*13) {
+		t.Fatalf("remaining tokens = %s, want %d", got, 1000-17*13)
+	}
+	// Requests per minute.
+	e2 := newEnv(t, func(o *Options, ep *snapshot.Endpoint, m *fakeModel) { ep.RequestsPerMinute = 2 })
+	for i, want := range []int{200, 200, 429} {
+		resp, raw := e2.do("POST", testEndpoint+"/chat/completions", `{"messages":[{"role":"user","content":"Hi"}],"max_tokens":1}`)
+		if resp.StatusCode != want {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, raw)
+		}
+		if want == 429 && (resp.Header.Get("x-ratelimit-remaining-requests") != "0" || resp.Header.Get("Retry-After") != "30") {
+			t.Fatalf("429 headers %v", resp.Header)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"maas/internal/snapshot"
+)
+
+func TestClientDisconnectStopsGeneration(t *testing.T) {
+	for _, stream := range []bool{true, false} {
+		t.Run(fmt.Sprint("stream=", stream), func(t *testing.T) {
+			e := newEnv(t)
+			e.model.hold = make(chan struct{})
+			e.model.cancelled = make(chan struct{})
+			body := fmt.Sprintf(`{"messages":[{"role":"user","content":"Hi"}],"stream":%v}`, stream)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "POST", e.srv.URL+testEndpoint+"/chat/completions", strings.NewReader(body))
+			req.Header.Set("api-key", testKey)
+			got := make(chan string, 1)
+			go func() {
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					got <- ""
+					return
+				}
+				defer resp.Body.Close()
+				// Read the role chunk and the first token's chunk.
+				br := bufio.NewReader(resp.Body)
+				var b strings.Builder
+				for i := 0; i < 4; i++ {
+					line, err := br.ReadString('\n')
+					b.WriteString(line)
+					if err != nil {
+						break
+					}
+				}
+				got <- b.String()
+			}()
+			e.model.hold <- struct{}{} // exactly one token goes through
+			if stream {
+				if s := <-got; !strings.Contains(s, `"content":"Paris"`) {
+					t.Fatalf("streamed before hanging up: %q", s)
+				}
+			} else {
+				waitFor(t, "first token", func() bool {
+					e.model.mu.Lock()
+					defer e.model.mu.Unlock()
+					return e.model.started == 1
+				})
+			}
+			cancel() // the client hangs up
+			<-e.model.cancelled
+			waitFor(t, "usage record", func() bool { return len(e.usage.all()) == 1 })
+			r := e.usage.all()[0]
+			if r.Status != 499 || r.FinishReason != "cancelled" || r.CompletionTokens != 1 || r.Stream != stream || r.PromptTokens != 5 {
+				t.Errorf("record = %+v", r)
+			}
+		})
+	}
+}
+
+func TestHostRouting(t *testing.T) {
+	e := newEnv(t, func(o *Options, _ *snapshot.Endpoint, _ *fakeModel) { o.Domain = "models.example.test" })
+	do := func(host, path string) int {
+		req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(hello))
+		req.Host = host
+		req.Header.Set("api-key", testKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := do("phi.eastus2.models.example.test", "/chat/completions?api-version=2024-05-01-preview"); c != 200 {
+		t.Errorf("host route: %d", c)
+	}
+	if c := do("PHI.eastus2.models.example.test:443", "/v1/chat/completions"); c != 200 {
+		t.Errorf("host route with port and case: %d", c)
+	}
+	if c := do("nope.eastus2.models.example.test", "/chat/completions"); c != 404 {
+		t.Errorf("unknown host endpoint: %d", c)
+	}
+	if c := do("other.eastus2.models.example.test", "/chat/completions"); c != 401 {
+		t.Errorf("another endpoint's host with this key: %d", c)
+	}
+	if c := do("localhost", testEndpoint+"/chat/completions"); c != 200 {
+		t.Errorf("path route still works: %d", c)
+	}
+	r, _ := http.NewRequest("GET", "http://phi.eastus2.models.example.test/", nil)
+	if !e.gw.Owns(r) {
+		t.Errorf("Owns(host route) = false")
+	}
+	r, _ = http.NewRequest("GET", "http://localhost/api/hubs", nil)
+	if e.gw.Owns(r) {
+		t.Errorf("Owns(/api/hubs) = true")
+	}
+}
