@@ -156,7 +156,7 @@ func (h *bigramHeap) Pop() any {
 	return x
 }
 
-// utf8Len is the sequence length implied by a lead byte's high nibble
+// utf8Len is the sequence length implied by a lead byte's high nibble (read-only)
 // (continuation and invalid bytes count as 1).
 var utf8Len = [16]int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4}
 

@@ -1,0 +1,199 @@
+// Package engine is the facade of the built-in inference engine: it loads a
+// Phi-3 GGUF file (weights mapped, tokenizer from the metadata), renders
+// chat prompts, and runs generation requests through a continuous-batching
+// scheduler. The data plane reaches the engine only through this package.
+//
+// The engine is a library: nothing under internal/engine imports HTTP, SQL
+// or service packages (deps_test.go enforces it).
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"maas/internal/engine/chat"
+	"maas/internal/engine/gguf"
+	"maas/internal/engine/phi3"
+	"maas/internal/engine/sched"
+	"maas/internal/engine/tokenizer"
+)
+
+// Types shared with the scheduler and the chat renderer.
+type (
+	Request = sched.Request // prompt ids, max tokens, sampling, stop strings, ...
+	Event   = sched.Event   // text delta with token ids and logprobs; the last has Done set
+	Stream  = sched.Stream  // Recv(ctx) events until io.EOF
+	Stats   = sched.Stats   // active and queued sequences, counters
+	Message = chat.Message  // {Role: system|user|assistant, Content}
+)
+
+// Finish reasons of the final Event.
+const (
+	FinishStop      = sched.FinishStop
+	FinishLength    = sched.FinishLength
+	FinishCancelled = sched.FinishCancelled
+	FinishError     = sched.FinishError
+)
+
+// Errors of Generate that callers map to HTTP statuses.
+var (
+	ErrQueueFull     = sched.ErrQueueFull     // 429/503 with Retry-After
+	ErrPromptTooLong = sched.ErrPromptTooLong // 400: prompt does not fit the context
+	ErrClosed        = sched.ErrClosed        // the engine was closed
+)
+
+// Options configure a loaded model. Zero values take the defaults.
+type Options struct {
+	Threads    int // worker goroutines for the forward pass (default GOMAXPROCS)
+	ContextLen int // positions per sequence (default and maximum: the model's context length)
+	MaxSeqs    int // sequences decoded together (default 8)
+	MaxQueue   int // requests waiting for a slot (default 64)
+	ChunkSize  int // prompt tokens per sequence per step (default 256)
+	MaxBatch   int // rows per step (default 512)
+}
+
+// Engine is one loaded model with its scheduler. Safe for concurrent use.
+type Engine struct {
+	file   *gguf.File
+	model  *phi3.Model
+	tok    *tokenizer.Tokenizer
+	sched  *sched.Scheduler
+	ctxLen int
+	system bool
+}
+
+// Load maps a phi3 GGUF file and starts its scheduler.
+func Load(path string, opts Options) (*Engine, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("engine: open model: %w", err)
+	}
+	e, err := newEngine(f, opts)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("engine: load %s: %w", path, err)
+	}
+	return e, nil
+}
+
+func newEngine(f *gguf.File, opts Options) (*Engine, error) {
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		return nil, err
+	}
+	m, err := phi3.New(f, phi3.Options{Threads: opts.Threads, MaxBatch: opts.MaxBatch})
+	if err != nil {
+		return nil, err
+	}
+	if tok.Len() > m.Vocab() {
+		m.Close()
+		return nil, fmt.Errorf("tokenizer has %d tokens but the model only %d logits", tok.Len(), m.Vocab())
+	}
+	ctxLen := m.Config.ContextLength
+	if opts.ContextLen > 0 {
+		ctxLen = opts.ContextLen
+	}
+	if ctxLen > m.Config.ContextLength {
+		m.Close()
+		return nil, fmt.Errorf("context length %d exceeds the model's %d", ctxLen, m.Config.ContextLength)
+	}
+	s, err := sched.New(&phi3Adapter{m: m}, tok, sched.Options{
+		MaxSeqs: opts.MaxSeqs, MaxQueue: opts.MaxQueue, ChunkSize: opts.ChunkSize,
+		MaxBatch: opts.MaxBatch, ContextLen: ctxLen,
+	})
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	return &Engine{file: f, model: m, tok: tok, sched: s, ctxLen: ctxLen,
+		system: chat.SupportsSystem(tok.ChatTemplate())}, nil
+}
+
+// Close stops the scheduler (running requests end with FinishError), frees
+// the model and unmaps the file.
+func (e *Engine) Close() error {
+	e.sched.Close()
+	err := e.model.Close()
+	if cerr := e.file.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// ContextLength returns the positions each request may use (prompt plus
+// generated tokens).
+func (e *Engine) ContextLength() int { return e.ctxLen }
+
+// Tokenizer returns the model's tokenizer.
+func (e *Engine) Tokenizer() *tokenizer.Tokenizer { return e.tok }
+
+// SupportsSystemRole reports whether the model's chat template has a system
+// turn. The data plane decides what to pass to RenderChat.
+func (e *Engine) SupportsSystemRole() bool { return e.system }
+
+// RenderChat turns messages into prompt ids in the Phi-3 chat format, BOS
+// first, ending with the assistant marker. With systemRole false, system
+// messages are folded into the first user message.
+func (e *Engine) RenderChat(msgs []Message, systemRole bool) ([]int32, error) {
+	return chat.Encode(e.tok, msgs, systemRole)
+}
+
+// TokenizePrompt turns a raw completion prompt into ids: BOS first, special
+// token text (<|user|>, ...) parsed.
+func (e *Engine) TokenizePrompt(text string) []int32 {
+	return e.tok.Encode(text, true, true)
+}
+
+// Generate queues a request; ending ctx cancels it. It fails at once with
+// ErrQueueFull, ErrPromptTooLong, ErrClosed or a parameter error.
+func (e *Engine) Generate(ctx context.Context, req Request) (*Stream, error) {
+	return e.sched.Submit(ctx, req)
+}
+
+// Stats returns the scheduler's load.
+func (e *Engine) Stats() Stats { return e.sched.Stats() }
+
+// MemoryBytes returns the size of the mapped model file (KV caches grow on
+// demand and are not included).
+func (e *Engine) MemoryBytes() int64 { return e.file.Size() }
+
+// phi3Adapter lets the scheduler drive a phi3.Model.
+type phi3Adapter struct {
+	m      *phi3.Model
+	caches []*phi3.Cache // reused per step
+}
+
+type phi3Cache struct{ c *phi3.Cache }
+
+// Release drops the reference; the memory goes with the garbage collector.
+func (c *phi3Cache) Release() { c.c = nil }
+
+func (a *phi3Adapter) VocabSize() int { return a.m.Vocab() }
+
+func (a *phi3Adapter) NewCache(n int) (sched.Cache, error) {
+	c, err := a.m.NewCache(n)
+	if err != nil {
+		return nil, err
+	}
+	return &phi3Cache{c: c}, nil
+}
+
+func (a *phi3Adapter) Forward(b *sched.Batch, caches []sched.Cache, out []float32) error {
+	a.caches = a.caches[:0]
+	for i, c := range caches {
+		pc, ok := c.(*phi3Cache)
+		if !ok || pc.c == nil {
+			return fmt.Errorf("engine: sequence %d has no phi3 cache", i)
+		}
+		a.caches = append(a.caches, pc.c)
+	}
+	logits, err := a.m.Forward(phi3.Batch{Tokens: b.Tokens, Pos: b.Pos, Seq: b.Seq, Logits: b.Logits}, a.caches)
+	if err != nil {
+		return err
+	}
+	if len(logits) > len(out) {
+		return fmt.Errorf("engine: forward returned %d logits, room for %d", len(logits), len(out))
+	}
+	copy(out, logits)
+	return nil
+}
