@@ -37,6 +37,9 @@ type Model struct {
 	Tools         bool    // accepts tools / tool_choice
 	JSONMode      bool    // accepts response_format json_object
 	Provider      string  // "Microsoft"
+	// IdleTimeout is how long the built-in engine keeps the model loaded
+	// without requests (operator setting; 0: the server's default).
+	IdleTimeout time.Duration
 }
 
 // Endpoint is one serverless endpoint as the data plane sees it.
