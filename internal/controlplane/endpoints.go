@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 
 	apiv1 "maas/api/v1"
@@ -248,13 +249,18 @@ func (cp *ControlPlane) provision(ctx context.Context, e *store.Endpoint, m apiv
 	fail := func(reason string) {
 		e.ProvisioningState, e.EndpointState, e.FailureReason = apiv1.ProvisioningFailed, apiv1.EndpointStateCreationFailed, reason
 	}
-	switch {
-	case m.Upstream != "":
-	case cp.weightsPath(m) == "":
-		fail(fmt.Sprintf("model %s has no local weights: run 'maas models pull %s' or 'maas models import %s FILE.gguf'", m.Name, m.Name, m.Name))
-		return
-	default:
-		if err := cp.opts.Checker.Check(ctx, cp.weightsPath(m), m); err != nil {
+	if m.Upstream == "" {
+		path := cp.weightsPath(m)
+		hint := fmt.Sprintf("run 'maas models pull %s' or 'maas models import %s FILE.gguf'", m.Name, m.Name)
+		if path == "" {
+			fail(fmt.Sprintf("model %s has no local weights: %s", m.Name, hint))
+			return
+		}
+		if _, err := os.Stat(path); err != nil && m.File == "" {
+			fail(fmt.Sprintf("weights of model %s are not downloaded (%s): %s", m.Name, path, hint))
+			return
+		}
+		if err := cp.opts.Checker.Check(ctx, path, m); err != nil {
 			fail(fmt.Sprintf("weights of model %s are missing or invalid: %v", m.Name, err))
 			return
 		}
