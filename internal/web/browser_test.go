@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -12,56 +10,6 @@ import (
 	"testing"
 	"time"
 )
-
-// fixtureAPI answers the management routes the app reads with fixed data in
-// the api/v1 shapes, and 401 without the bearer token. It exists only to
-// drive the app in a browser in TestBrowser.
-func fixtureAPI(token string) http.Handler {
-	const modelID = "azureml://registries/azureml/models/Phi-3-mini-4k-instruct"
-	models := []map[string]any{
-		{"name": "Phi-3-mini-4k-instruct", "catalogId": modelID, "parameters": "3.8B", "contextLength": 4096,
-			"regions": []string{"eastus2", "swedencentral"}, "pricing": map[string]any{"inputPer1K": 0.00013, "outputPer1K": 0.00052},
-			"lifecycleStage": "GenerallyAvailable", "capabilities": map[string]any{"systemRole": true}, "ready": true},
-		{"name": "Phi-3.5-MoE-instruct", "catalogId": "azureml://registries/azureml/models/Phi-3.5-MoE-instruct", "parameters": "16x3.8B",
-			"contextLength": 131072, "regions": []string{"eastus", "eastus2"}, "pricing": map[string]any{"inputPer1K": 0.00016, "outputPer1K": 0.00064},
-			"lifecycleStage": "Deprecated", "capabilities": map[string]any{}, "ready": false},
-	}
-	endpoint := map[string]any{
-		"id": "/hubs/h1/projects/p1/serverlessEndpoints/my-phi3", "name": "my-phi3", "location": "eastus2",
-		"sku": map[string]any{"name": "Consumption"},
-		"properties": map[string]any{
-			"modelSettings": map[string]any{"modelId": modelID}, "authMode": "Key",
-			"inferenceEndpoint": map[string]any{"uri": "http://127.0.0.1:1/serverless/eastus2/my-phi3"},
-			"provisioningState": "Succeeded", "endpointState": "Online",
-		},
-		"systemData": map[string]any{"createdAt": "2026-11-27T08:00:00Z"},
-	}
-	reply := func(v any) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if r.Header.Get("Authorization") != "Bearer "+token {
-				w.WriteHeader(http.StatusUnauthorized)
-				json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "Unauthorized", "message": "missing or bad token"}})
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(v)
-		}
-	}
-	list := func(v ...any) map[string]any { return map[string]any{"value": v} }
-	mux := http.NewServeMux()
-	mux.Handle("/", Handler())
-	mux.Handle("GET /api/models", reply(map[string]any{"value": models}))
-	mux.Handle("GET /api/hubs", reply(list(map[string]any{"name": "h1", "location": "eastus2"})))
-	mux.Handle("GET /api/hubs/h1/projects", reply(list(map[string]any{"name": "p1", "hub": "h1", "location": "eastus2"})))
-	mux.Handle("GET /api/projects/p1/serverlessEndpoints", reply(list(endpoint)))
-	mux.Handle("POST /api/projects/p1/serverlessEndpoints/my-phi3/listKeys", reply(map[string]string{
-		"primaryKey": strings.Repeat("a", 32), "secondaryKey": strings.Repeat("b", 32)}))
-	mux.Handle("GET /api/projects/p1/usage", reply(map[string]any{"project": "p1", "groupBy": "endpoint", "value": []map[string]any{
-		{"key": "my-phi3", "requests": 3, "promptTokens": 1900, "completionTokens": 7200, "totalTokens": 9100,
-			"inputCost": 0.000247, "outputCost": 0.003744, "totalCost": 0.003991},
-	}}))
-	return mux
-}
 
 // chromium returns the path of a Chromium binary, or "".
 func chromium() string {
@@ -85,7 +33,7 @@ func TestBrowser(t *testing.T) {
 		t.Skip("chromium not installed (Debian package chromium)")
 	}
 	const token = "t0k-fixture"
-	srv := httptest.NewServer(fixtureAPI(token))
+	srv := httptest.NewServer(newFixture(token).handler())
 	defer srv.Close()
 	shots := os.Getenv("MAAS_WEB_SCREENSHOTS")
 	pages := []struct {
@@ -134,4 +82,42 @@ func runChromium(t *testing.T, bin string, args ...string) string {
 		t.Fatalf("chromium %v: %v", args, err)
 	}
 	return stdout.String()
+}
+
+// TestBrowserPlayground runs e2e/web/playground.mjs (playwright-core in Debian
+// Chromium) against the fixture: sign-in dialog, project picker, deploy dialog,
+// keys, a streamed chat with its usage line, and the usage page. Skipped
+// unless Chromium, node and e2e/web/node_modules (npm ci in e2e/web) are there.
+func TestBrowserPlayground(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium")
+	}
+	bin := chromium()
+	node, err := exec.LookPath("node")
+	dir := filepath.Join("..", "..", "e2e", "web")
+	if _, statErr := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); bin == "" || err != nil || statErr != nil {
+		t.Skip("needs chromium, node and e2e/web/node_modules (run npm ci in e2e/web)")
+	}
+	const token = "t0k-fixture"
+	srv := httptest.NewServer(newFixture(token).handler())
+	defer srv.Close()
+	shots := os.Getenv("MAAS_WEB_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "playground.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "MAAS_URL="+srv.URL, "MAAS_TOKEN="+token, "MAAS_PROJECT=p1",
+		"MAAS_CREATE_MODEL=Phi-3-mini-4k-instruct", "SHOTS_DIR="+shots, "CHROMIUM="+bin, "CHAT_TIMEOUT_MS=20000")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node playground.mjs: %v\n%s", err, out)
+	}
+	for _, want := range []string{"answer: \"" + fixtureReply + "\"", "ok: web playground end to end"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
 }

@@ -114,7 +114,10 @@ test('format', () => {
   assert.equal(f.int(undefined), '\u2013');
   assert.equal(f.usd(0), '$0.00');
   assert.equal(f.usd(0.00052), '$0.00052');
-  assert.equal(f.usd(0.0000013), '$0.000001');
+  assert.equal(f.usd(0.0000013), '$0.0000013');
+  assert.equal(f.usd(0.00000468), '$0.00000468');
+  assert.equal(f.usd(0.003991), '$0.003991');
+  assert.equal(f.usd(1e-9), '$0.000000001');
   assert.equal(f.usd(1.5), '$1.5000');
   assert.equal(f.usd(1234.5), '$1234.50');
   assert.equal(f.price(0.00013), '$0.00013');
@@ -147,7 +150,9 @@ test('endpoint name rule', () => {
 test('same-origin fallback for the data plane', () => {
   assert.equal(sameOriginURI('http://127.0.0.1:8080/serverless/eastus2/ep', 'http://localhost:8080'), 'http://localhost:8080/serverless/eastus2/ep');
   assert.equal(sameOriginURI('http://localhost:8080/serverless/eastus2/ep', 'http://localhost:8080'), null);
-  assert.equal(sameOriginURI('https://ep.eastus2.example.test/', 'http://localhost:8080'), null);
+  assert.equal(sameOriginURI('https://ep.eastus2.example.test/', 'http://localhost:8080'), 'http://localhost:8080/serverless/eastus2/ep');
+  assert.equal(sameOriginURI('https://ep.eastus2.example.test/other', 'http://localhost:8080'), null);
+  assert.equal(sameOriginURI('http://10.0.0.1:8080/', 'http://localhost:8080'), null);
   assert.equal(sameOriginURI('not a url', 'http://localhost:8080'), null);
 });
 

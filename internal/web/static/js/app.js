@@ -1,7 +1,7 @@
 // Entry point: navigation between the four pages, the principal token and the
 // current project. Pages are modules exporting render(view, ctx), which may
 // return a cleanup function called when the user leaves the page.
-import { h, clear, modal, toast, errorBox } from './dom.js';
+import { h, clear, modal, toast, errorBox, emptyState } from './dom.js';
 import * as api from './api.js';
 import * as catalog from './catalog.js';
 import * as endpoints from './endpoints.js';
@@ -62,13 +62,18 @@ function route() {
   }
   const view = document.getElementById('view');
   clear(view, h('h1', { class: 'page-title', text: title }));
+  renderAuth();
+  renderProjectPicker();
+  if (!api.getToken()) {
+    view.appendChild(emptyState('Sign in to continue', 'The dashboard uses the management API with your principal token.',
+      h('button', { class: 'btn btn-primary', type: 'button', text: 'Sign in', onclick: tokenDialog })));
+    return;
+  }
   try {
     cleanup = page.render(view, ctx);
   } catch (err) {
     view.appendChild(errorBox(err));
   }
-  renderAuth();
-  renderProjectPicker();
 }
 
 // renderAuth shows whether a token is set, with the action to change it.

@@ -9,12 +9,15 @@ export function int(n) {
 }
 
 // usd formats a dollar amount. Token costs are tiny, so amounts under one cent
-// keep up to 6 significant decimals instead of rounding to $0.00.
+// keep 4 significant digits instead of rounding to $0.00.
 export function usd(n) {
   const v = Number(n);
   if (!Number.isFinite(v)) return '\u2013';
   if (v === 0) return '$0.00';
-  if (Math.abs(v) < 0.01) return '$' + v.toFixed(6).replace(/0+$/, '');
+  if (Math.abs(v) < 0.01) {
+    const s = Math.abs(v) < 1e-6 ? v.toFixed(10) : v.toPrecision(4);
+    return '$' + s.replace(/0+$/, '').replace(/\.$/, '');
+  }
   return '$' + v.toFixed(Math.abs(v) < 100 ? 4 : 2);
 }
 

@@ -7,17 +7,26 @@ import * as f from './format.js';
 import { chat } from './sse.js';
 import { modelName, findModel, prices } from './catalog.js';
 
-// sameOriginURI maps an endpoint URI on another origin to this origin when its
-// path is the data plane's /serverless/ route (e.g. the server's public URL
-// says 127.0.0.1 but the page was opened as localhost). Otherwise it is null.
+// sameOriginURI maps an endpoint URI on another origin to this origin's
+// /serverless/<region>/<name> route, for when a cross-origin call fails (the
+// data plane sends no CORS headers): a path URI keeps its path (the server's
+// public URL says 127.0.0.1 but the page was opened as localhost); a host URI
+// https://<name>.<region>.<domain> becomes /serverless/<region>/<name>.
+// Otherwise, or on the same origin, it returns null.
 export function sameOriginURI(uri, origin) {
+  let u;
   try {
-    const u = new URL(uri);
-    if (u.origin === origin || !u.pathname.startsWith('/serverless/')) return null;
-    return origin + u.pathname;
+    u = new URL(uri);
   } catch {
     return null;
   }
+  if (u.origin === origin) return null;
+  if (u.pathname.startsWith('/serverless/')) return origin + u.pathname.replace(/\/+$/, '');
+  const labels = u.hostname.split('.');
+  if ((u.pathname === '/' || u.pathname === '') && labels.length >= 3 && !/^\d+$/.test(labels[labels.length - 1])) {
+    return `${origin}/serverless/${encodeURIComponent(labels[1])}/${encodeURIComponent(labels[0])}`;
+  }
+  return null;
 }
 
 export function render(view, ctx) {
