@@ -1,9 +1,6 @@
 package tokenizer
 
-import (
-	"container/heap"
-	"strings"
-)
+import "strings"
 
 // Segment is one piece of text to encode. Special-token text (<|user|>, ...)
 // inside it becomes special tokens only when ParseSpecial is set;
@@ -137,23 +134,52 @@ type bigram struct {
 	size        int
 }
 
-// bigramHeap pops the highest score first, ties to the leftmost pair.
+// bigramHeap is a max-heap: highest score first, ties to the leftmost pair.
 type bigramHeap []bigram
 
-func (h bigramHeap) Len() int { return len(h) }
-func (h bigramHeap) Less(i, j int) bool {
+func (h bigramHeap) less(i, j int) bool {
 	if h[i].score != h[j].score {
 		return h[i].score > h[j].score
 	}
 	return h[i].left < h[j].left
 }
-func (h bigramHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *bigramHeap) Push(x any)   { *h = append(*h, x.(bigram)) }
-func (h *bigramHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+
+func (h *bigramHeap) push(b bigram) {
+	*h = append(*h, b)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s.less(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *bigramHeap) pop() bigram {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	s = s[:n]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && s.less(r, l) {
+			m = r
+		}
+		if !s.less(m, i) {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
 }
 
 // utf8Len is the sequence length implied by a lead byte's high nibble (read-only)
@@ -185,13 +211,13 @@ func (t *Tokenizer) spm(out []int32, text string) []int32 {
 		if !ok {
 			return
 		}
-		heap.Push(&h, bigram{left: l, right: r, score: t.scores[id], size: a.n + b.n})
+		h.push(bigram{left: l, right: r, score: t.scores[id], size: a.n + b.n})
 	}
 	for i := 1; i < len(syms); i++ {
 		try(i-1, i)
 	}
-	for h.Len() > 0 {
-		bg := heap.Pop(&h).(bigram)
+	for len(h) > 0 {
+		bg := h.pop()
 		l, r := &syms[bg.left], &syms[bg.right]
 		if l.n == 0 || r.n == 0 || l.n+r.n != bg.size {
 			continue // stale: one side was merged since
