@@ -34,7 +34,9 @@ type fakeBackend struct{ m *fakeModel }
 
 func (b fakeBackend) Model(context.Context, *snapshot.Endpoint) (Model, error) { return b.m, nil }
 
-func (b fakeBackend) QueueLengths() map[string]int { return map[string]int{"Phi-3-mini-4k-instruct": 0} }
+func (b fakeBackend) QueueLengths() map[string]int {
+	return map[string]int{"Phi-3-mini-4k-instruct": 0}
+}
 
 func (m *fakeModel) ContextLength() int { return m.ctxLen }
 
