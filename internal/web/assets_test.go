@@ -45,12 +45,18 @@ func TestNoHTMLFromStrings(t *testing.T) {
 }
 
 // documentedRoutes are the management routes of issue 3 (control plane) and
-// the usage report of issue 4 (metering), as net/http patterns.
+// the usage report of issue 4 (metering), as net/http patterns, plus the
+// read-only list routes the control plane added (GET /api/projects, GET
+// /api/regions, GET .../quota) and the model import of `maas models import`.
 func documentedRoutes() []string {
 	return []string{
 		"GET /api/models",
 		"GET /api/models/{name}",
 		"PUT /api/models/{name}",
+		"DELETE /api/models/{name}",
+		"POST /api/models/{name}/import",
+		"GET /api/regions",
+		"GET /api/projects",
 		"GET /api/hubs",
 		"PUT /api/hubs/{hub}",
 		"GET /api/hubs/{hub}",
@@ -66,6 +72,7 @@ func documentedRoutes() []string {
 		"DELETE /api/projects/{project}/serverlessEndpoints/{name}",
 		"POST /api/projects/{project}/serverlessEndpoints/{name}/listKeys",
 		"POST /api/projects/{project}/serverlessEndpoints/{name}/regenerateKeys",
+		"GET /api/projects/{project}/serverlessEndpoints/{name}/quota",
 		"PUT /api/projects/{project}/serverlessEndpoints/{name}/quota",
 		"GET /api/projects/{project}/usage",
 		"POST /api/principals",

@@ -90,7 +90,7 @@ func (f *fixture) handler() http.Handler {
 	mux.Handle("GET /api/hubs", f.auth(func(http.ResponseWriter, *http.Request) any {
 		return list(map[string]any{"name": "h1", "location": "eastus2"})
 	}))
-	mux.Handle("GET /api/hubs/h1/projects", f.auth(func(http.ResponseWriter, *http.Request) any {
+	mux.Handle("GET /api/projects", f.auth(func(http.ResponseWriter, *http.Request) any {
 		return list(map[string]any{"name": "p1", "hub": "h1", "location": "eastus2"})
 	}))
 	mux.Handle("GET /api/projects/p1/serverlessEndpoints", f.auth(func(_ http.ResponseWriter, r *http.Request) any {

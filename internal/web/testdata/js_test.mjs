@@ -6,7 +6,7 @@ import * as f from './js/format.js';
 import { modelName, findModel, prices } from './js/catalog.js';
 import { NAME_RE } from './js/endpoints.js';
 import { sameOriginURI } from './js/playground.js';
-import { totals } from './js/usage.js';
+import { totals, nextDay } from './js/usage.js';
 import { items, usageQuery } from './js/api.js';
 
 const tests = [];
@@ -166,6 +166,9 @@ test('usage totals and query', () => {
   assert.deepEqual(items({ value: [1] }), [1]);
   assert.deepEqual(items([2]), [2]);
   assert.deepEqual(items(null), []);
+  assert.equal(nextDay('2026-11-30'), '2026-12-01');
+  assert.equal(nextDay('2024-02-28'), '2024-02-29');
+  assert.equal(nextDay('2026-12-31'), '2027-01-01');
 });
 
 let failed = 0;

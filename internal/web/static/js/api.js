@@ -65,7 +65,8 @@ const e = encodeURIComponent;
 
 export const listModels = async () => items(await api.get(`/api/models`));
 export const listHubs = async () => items(await api.get(`/api/hubs`));
-export const listProjects = async (hub) => items(await api.get(`/api/hubs/${e(hub)}/projects`));
+export const listProjects = async () => items(await api.get(`/api/projects`));
+export const listRegions = async () => items(await api.get(`/api/regions`));
 export const createHub = (hub, location) => api.put(`/api/hubs/${e(hub)}`, { location });
 export const createProject = (hub, project) => api.put(`/api/hubs/${e(hub)}/projects/${e(project)}`, {});
 

@@ -133,12 +133,7 @@ async function renderProjectPicker() {
   const label = h('label', { class: 'picker', for: 'project-select', text: 'Project' });
   let projects = [];
   try {
-    const hubs = await api.listHubs();
-    const lists = await Promise.all(hubs.map(async (hub) => {
-      const ps = await api.listProjects(hub.name);
-      return ps.map((p) => ({ name: p.name, hub: hub.name, region: p.location || hub.location || (hub.properties && hub.properties.location) || '' }));
-    }));
-    projects = lists.flat();
+    projects = (await api.listProjects()).map((p) => ({ name: p.name, hub: p.hub, region: p.location || '' }));
   } catch {
     projects = null;
   }
@@ -155,24 +150,21 @@ async function renderProjectPicker() {
   const cur = projects.find((p) => p.name === ctx.project);
   ctx.projectRegion = cur ? cur.region : '';
   sel.addEventListener('change', () => {
-    if (sel.value === '+new') { sel.value = ctx.project; newProjectDialog(projects); return; }
+    if (sel.value === '+new') { sel.value = ctx.project; newProjectDialog(); return; }
     const p = projects.find((x) => x.name === sel.value);
     ctx.setProject(sel.value, p ? p.region : '');
   });
   clear(box, label, sel);
 }
 
-const REGIONS = ['eastus2', 'swedencentral', 'eastus', 'northcentralus', 'southcentralus', 'westus', 'westus3'];
-
-function newProjectDialog(projects) {
-  const hubs = [...new Set(projects.map((p) => p.hub))];
-  const hubSel = h('select', { 'aria-label': 'Hub' }, hubs.map((x) => h('option', { value: x, text: x })), h('option', { value: '+new', text: 'New hub\u2026' }));
+// newProjectDialog creates a project in an existing or a new hub.
+async function newProjectDialog() {
+  const hubSel = h('select', { 'aria-label': 'Hub' }, h('option', { value: '+new', text: 'New hub\u2026' }));
   const hubName = h('input', { placeholder: 'hub name', 'aria-label': 'New hub name' });
-  const region = h('select', { 'aria-label': 'Region' }, REGIONS.map((r) => h('option', { value: r, text: r })));
-  const newHub = h('div', { class: 'stack', hidden: hubs.length > 0 },
+  const region = h('select', { 'aria-label': 'Region' });
+  const newHub = h('div', { class: 'stack' },
     h('label', { class: 'field' }, h('span', { text: 'New hub name' }), hubName),
     h('label', { class: 'field' }, h('span', { text: 'Region' }), region));
-  if (!hubs.length) hubSel.value = '+new';
   hubSel.addEventListener('change', () => { newHub.hidden = hubSel.value !== '+new'; });
   const name = h('input', { placeholder: 'project name', 'aria-label': 'Project name', required: true });
   const status = h('div');
@@ -180,6 +172,15 @@ function newProjectDialog(projects) {
   const m = modal('New project', h('div', { class: 'stack' },
     h('label', { class: 'field' }, h('span', { text: 'Hub' }), hubSel), newHub,
     h('label', { class: 'field' }, h('span', { text: 'Project name' }), name), status), [create]);
+  try {
+    const [hubs, regions] = await Promise.all([api.listHubs(), api.listRegions()]);
+    clear(hubSel, hubs.map((x) => h('option', { value: x.name, text: `${x.name} (${x.location})` })),
+      h('option', { value: '+new', text: 'New hub\u2026' }));
+    newHub.hidden = hubs.length > 0;
+    clear(region, regions.map((r) => h('option', { value: r.name, text: r.displayName ? `${r.displayName} (${r.name})` : r.name })));
+  } catch (err) {
+    clear(status, errorBox(err));
+  }
   create.addEventListener('click', async () => {
     create.disabled = true;
     try {

@@ -26,6 +26,12 @@ export function totals(rows) {
 
 function isoDay(d) { return d.toISOString().slice(0, 10); }
 
+// nextDay returns the YYYY-MM-DD after a YYYY-MM-DD date (UTC).
+export function nextDay(day) {
+  const d = new Date(`${day}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) ? day : isoDay(new Date(d.getTime() + 86400e3));
+}
+
 export function render(view, ctx) {
   if (!ctx.project) {
     view.append(emptyState('No project selected', 'Choose a project in the top bar to see its usage.'));
@@ -43,12 +49,13 @@ export function render(view, ctx) {
     h('p', { class: 'lead', text: `Tokens and pay-as-you-go cost of project ${ctx.project}. Cost is tokens \u00d7 the model's price per 1K, input and output apart.` }),
     h('div', { class: 'toolbar' },
       h('label', { class: 'inline' }, h('span', { text: 'Group by' }), groupBy),
-      h('label', { class: 'inline' }, h('span', { text: 'From' }), from),
+      h('label', { class: 'inline' }, h('span', { text: 'From (UTC)' }), from),
       h('label', { class: 'inline' }, h('span', { text: 'To' }), to),
       h('span', { class: 'grow' }), csv),
     body);
 
-  const query = () => ({ groupBy: groupBy.value, from: from.value, to: to.value });
+  // The API's "to" is exclusive; the page's is the last day shown.
+  const query = () => ({ groupBy: groupBy.value, from: from.value, to: to.value && nextDay(to.value) });
   let seq = 0;
   async function load() {
     const my = ++seq;
