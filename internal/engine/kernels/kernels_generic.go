@@ -1,0 +1,10 @@
+//go:build purego || !amd64
+
+package kernels
+
+func archVariants() []Variant           { return nil }
+func archQuantVariants() []QuantVariant { return nil }
+func haveFMA() bool                     { return false }
+
+func dotF32(n int, x, y *float32) float32     { panic("kernels: no assembly") }
+func axpyF32(n int, a float32, x, y *float32) { panic("kernels: no assembly") }
