@@ -40,6 +40,7 @@ var (
 	ErrQueueFull     = sched.ErrQueueFull     // 429/503 with Retry-After
 	ErrPromptTooLong = sched.ErrPromptTooLong // 400: prompt does not fit the context
 	ErrClosed        = sched.ErrClosed        // the engine was closed
+	ErrTooLarge      = sched.ErrTooLarge      // 400: the request can never fit KVCacheBytes
 )
 
 // Options configure a loaded model. Zero values take the defaults.
@@ -50,6 +51,13 @@ type Options struct {
 	MaxQueue   int // requests waiting for a slot (default 64)
 	ChunkSize  int // prompt tokens per sequence per step (default 256)
 	MaxBatch   int // rows per step (default 512)
+	// PrefixCache is how many finished sequences' KV caches are kept for
+	// prompts sharing their prefix (default 4; negative: off).
+	PrefixCache int
+	// KVCacheBytes bounds the KV memory of running and kept sequences
+	// (float32 K and V: 8 * layers * kv_dim bytes per position); requests
+	// wait for room. 0 means no bound.
+	KVCacheBytes int64
 }
 
 // Engine is one loaded model with its scheduler. Safe for concurrent use.
@@ -97,9 +105,21 @@ func newEngine(f *gguf.File, opts Options) (*Engine, error) {
 		m.Close()
 		return nil, fmt.Errorf("context length %d exceeds the model's %d", ctxLen, m.Config.ContextLength)
 	}
+	prefix := opts.PrefixCache
+	switch {
+	case prefix == 0:
+		prefix = 4
+	case prefix < 0:
+		prefix = 0
+	}
+	var budget int
+	if opts.KVCacheBytes > 0 {
+		perPos := int64(8 * m.Config.Layers * m.Config.KVDim())
+		budget = int(max(opts.KVCacheBytes/perPos, 1))
+	}
 	s, err := sched.New(&phi3Adapter{m: m}, tok, sched.Options{
 		MaxSeqs: opts.MaxSeqs, MaxQueue: opts.MaxQueue, ChunkSize: opts.ChunkSize,
-		MaxBatch: opts.MaxBatch, ContextLen: ctxLen,
+		MaxBatch: opts.MaxBatch, ContextLen: ctxLen, PrefixCache: prefix, MaxCacheTokens: budget,
 	})
 	if err != nil {
 		m.Close()
@@ -167,6 +187,13 @@ type phi3Cache struct{ c *phi3.Cache }
 
 // Release drops the reference; the memory goes with the garbage collector.
 func (c *phi3Cache) Release() { c.c = nil }
+
+func (c *phi3Cache) Truncate(n int) error {
+	if c.c == nil {
+		return fmt.Errorf("engine: truncate a released cache")
+	}
+	return c.c.Truncate(n)
+}
 
 func (a *phi3Adapter) VocabSize() int { return a.m.Vocab() }
 

@@ -128,3 +128,45 @@ func TestChatAndLimits(t *testing.T) {
 		t.Fatal("vocabulary-only file loaded as a model")
 	}
 }
+
+// A prompt that shares a prefix with an earlier request reuses its cache and
+// gives the same greedy tokens as without reuse.
+func TestPrefixReuseSameTokens(t *testing.T) {
+	g := loadGolden(t, "tiny-phi3-f16.golden.json")
+	var eng300 []int32
+	for _, p := range g.Prompts {
+		if p.Name == "english300" {
+			eng300 = p.TokenIDs
+		}
+	}
+	if len(eng300) < 300 {
+		t.Fatalf("english300 prompt has %d tokens", len(eng300))
+	}
+	path := testdata.Phi3File(t, "tiny-phi3-f16.gguf")
+	gen := func(e *Engine, p []int32) []int32 {
+		st, err := e.Generate(context.Background(), Request{Prompt: p, MaxTokens: 8, IgnoreEOS: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, _ := collect(t, st)
+		return ids
+	}
+	with, err := Load(path, Options{ContextLen: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer with.Close()
+	without, err := Load(path, Options{ContextLen: 512, PrefixCache: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer without.Close()
+	for _, p := range [][]int32{eng300[:200], eng300[:250], eng300[:250], eng300} {
+		if a, b := gen(with, p), gen(without, p); !slices.Equal(a, b) {
+			t.Fatalf("prompt of %d tokens: with prefix reuse %v, without %v", len(p), a, b)
+		}
+	}
+	if st := with.Stats(); st.PrefixHits != 3 || without.Stats().PrefixHits != 0 {
+		t.Fatalf("prefix hits %d / %d", st.PrefixHits, without.Stats().PrefixHits)
+	}
+}

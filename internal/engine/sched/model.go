@@ -29,8 +29,11 @@ func (b *Batch) add(tok, pos int32, seq int, logits bool) {
 
 // Cache is one sequence's KV cache, owned by the model that made it.
 type Cache interface {
-	// Release frees the cache's memory. The scheduler calls it once, when
-	// the sequence leaves, and never uses the cache afterwards.
+	// Truncate drops positions n and later (0 <= n <= positions held), so
+	// the next Forward continues the sequence at position n.
+	Truncate(n int) error
+	// Release frees the cache's memory. The scheduler calls it once and
+	// never uses the cache afterwards.
 	Release()
 }
 
@@ -55,4 +58,5 @@ var (
 	ErrClosed        = errors.New("sched: scheduler is closed")
 	ErrPromptTooLong = errors.New("sched: prompt does not fit the context")
 	ErrEmptyPrompt   = errors.New("sched: empty prompt")
+	ErrTooLarge      = errors.New("sched: request needs more KV cache than the budget")
 )

@@ -30,6 +30,13 @@ type Options struct {
 	ChunkSize  int // most prompt tokens of one sequence per step (default 256)
 	MaxBatch   int // most rows per step (default 512, at least MaxSeqs)
 	ContextLen int // positions per sequence cache (required, > 0)
+	// MaxCacheTokens bounds the KV positions of running sequences (each
+	// reserves prompt + max tokens, or ContextLen) plus kept prefix caches;
+	// a request waits until it fits. 0 means no bound.
+	MaxCacheTokens int
+	// PrefixCache is how many finished sequences' caches are kept for
+	// prompts that start with the same tokens (0: off).
+	PrefixCache int
 }
 
 func (o Options) withDefaults() Options {
@@ -72,6 +79,10 @@ type Stats struct {
 	PromptTokens        int64 // prompt tokens evaluated
 	GeneratedTokens     int64 // tokens sampled
 	Completed, Failures int64
+	PrefixHits          int64 // requests that reused a kept cache
+	PrefixTokens        int64 // prompt tokens not recomputed thanks to them
+	ReservedTokens      int   // KV positions reserved by running sequences
+	KeptTokens          int   // KV positions held by kept prefix caches
 }
 
 // Scheduler owns a model and runs its requests. It is safe for concurrent use.
@@ -87,6 +98,10 @@ type Scheduler struct {
 	stats  Stats
 	wake   chan struct{}
 	done   chan struct{}
+
+	// Owned by the loop goroutine.
+	reserved int
+	prefix   prefixPool
 }
 
 // seq is one request in flight.
@@ -100,8 +115,10 @@ type seq struct {
 	stop    *sample.StopMatcher
 
 	submitted, joined, firstTok time.Time
-	nPast                       int   // positions in the cache
-	pending                     int32 // sampled token not yet in the cache; -1 while prefilling
+	need                        int     // KV positions reserved
+	out                         []int32 // generated tokens
+	nPast                       int     // positions in the cache
+	pending                     int32   // sampled token not yet in the cache; -1 while prefilling
 	generated                   int
 	leading                     bool // no text emitted yet (for TrimLeadingSpace)
 	row                         int  // logits row in this step, -1 if none
@@ -123,6 +140,7 @@ func New(model Model, tok *tokenizer.Tokenizer, opts Options) (*Scheduler, error
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	s.stats.MaxSeqs, s.stats.MaxQueue = opts.MaxSeqs, opts.MaxQueue
+	s.prefix.max = max(opts.PrefixCache, 0)
 	go s.loop()
 	return s, nil
 }
@@ -153,10 +171,14 @@ func (s *Scheduler) Submit(ctx context.Context, req Request) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
+	need := s.need(req)
+	if b := s.opts.MaxCacheTokens; b > 0 && need > b {
+		return nil, fmt.Errorf("%w: %d positions (prompt %d + max tokens), budget %d", ErrTooLarge, need, len(req.Prompt), b)
+	}
 	q := &seq{
 		ctx: ctx, req: req, stream: newStream(), sampler: sm,
 		dec: s.tok.NewStreamDecoder(), stop: sample.NewStopMatcher(req.Stop),
-		submitted: time.Now(), pending: -1, leading: true, row: -1,
+		submitted: time.Now(), pending: -1, leading: true, row: -1, need: need,
 	}
 	s.mu.Lock()
 	switch {
@@ -171,6 +193,14 @@ func (s *Scheduler) Submit(ctx context.Context, req Request) (*Stream, error) {
 	s.mu.Unlock()
 	s.signal()
 	return q.stream, nil
+}
+
+// need is the KV positions a request may use.
+func (s *Scheduler) need(req Request) int {
+	if req.MaxTokens == 0 {
+		return s.opts.ContextLen
+	}
+	return min(s.opts.ContextLen, len(req.Prompt)+req.MaxTokens)
 }
 
 // Stats returns the current load.
@@ -217,6 +247,9 @@ func (s *Scheduler) loop() {
 		if closed {
 			for _, q := range active {
 				s.finish(q, FinishError, ErrClosed)
+			}
+			for len(s.prefix.entries) > 0 {
+				s.releaseCache(s.prefix.evictOldest().cache)
 			}
 			s.drainQueue()
 			return
@@ -284,6 +317,10 @@ func (s *Scheduler) admit(active *[]*seq) bool {
 			}
 		}
 		q := s.queue[pick]
+		if q.ctx.Err() == nil && !s.makeRoom(q.need) {
+			s.mu.Unlock()
+			return false // wait for running sequences to leave
+		}
 		s.queue = slices.Delete(s.queue, pick, pick+1)
 		s.mu.Unlock()
 
@@ -291,15 +328,59 @@ func (s *Scheduler) admit(active *[]*seq) bool {
 			s.emitFinal(q, FinishCancelled, nil)
 			continue
 		}
-		c, err := s.newCache()
-		if err != nil {
-			s.emitFinal(q, FinishError, fmt.Errorf("sched: allocate KV cache: %w", err))
+		if err := s.attachCache(q); err != nil {
+			s.emitFinal(q, FinishError, err)
 			continue
 		}
-		q.cache = c
+		s.reserved += q.need
 		q.joined = time.Now()
 		*active = append(*active, q)
 	}
+}
+
+// makeRoom evicts kept prefix caches until need more positions fit the
+// budget, and reports whether they do.
+func (s *Scheduler) makeRoom(need int) bool {
+	b := s.opts.MaxCacheTokens
+	if b <= 0 {
+		return true
+	}
+	for s.reserved+s.prefix.tokens+need > b && len(s.prefix.entries) > 0 {
+		s.releaseCache(s.prefix.evictOldest().cache)
+	}
+	return s.reserved+s.prefix.tokens+need <= b
+}
+
+// attachCache gives q a kept cache sharing its prompt's prefix, or a new one.
+func (s *Scheduler) attachCache(q *seq) error {
+	if e, common, ok := s.prefix.take(q.req.Prompt); ok {
+		n := min(common, len(q.req.Prompt)-1) // recompute at least the last prompt token
+		if err := truncate(e.cache, n); err == nil {
+			q.cache, q.nPast = e.cache, n
+			s.mu.Lock()
+			s.stats.PrefixHits++
+			s.stats.PrefixTokens += int64(n)
+			s.mu.Unlock()
+			return nil
+		}
+		s.releaseCache(e.cache)
+	}
+	c, err := s.newCache()
+	if err != nil {
+		return fmt.Errorf("sched: allocate KV cache: %w", err)
+	}
+	q.cache = c
+	return nil
+}
+
+// truncate calls c.Truncate, turning a panic into an error.
+func truncate(c Cache, n int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return c.Truncate(n)
 }
 
 // newCache calls the model, turning a panic into an error.
@@ -401,6 +482,7 @@ func (s *Scheduler) advance(q *seq, logits []float32) {
 	}
 	id := r.ID
 	q.sampler.Accept(id)
+	q.out = append(q.out, id)
 	q.generated++
 	if q.generated == 1 {
 		q.firstTok = time.Now()
@@ -462,14 +544,14 @@ func (s *Scheduler) emitDone(q *seq, ev Event, reason string, flush bool) {
 			ev.Text += q.stop.Flush()
 		}
 	}
-	s.release(q)
+	s.release(q, true)
 	s.fillFinal(q, &ev, reason, nil)
 	q.stream.push(ev)
 }
 
 // finish ends q without a new token (cancellation, errors, close).
 func (s *Scheduler) finish(q *seq, reason string, err error) {
-	s.release(q)
+	s.release(q, reason != FinishError)
 	s.emitFinal(q, reason, err)
 }
 
@@ -504,15 +586,34 @@ func (s *Scheduler) fillFinal(q *seq, ev *Event, reason string, err error) {
 	s.mu.Unlock()
 }
 
-// release frees q's cache (once).
-func (s *Scheduler) release(q *seq) {
+// release takes q's cache away from it (once): into the prefix pool when
+// it is reusable (the sequence did not fail), released otherwise.
+func (s *Scheduler) release(q *seq, reusable bool) {
 	if q.cache == nil {
 		return
 	}
 	c := q.cache
 	q.cache = nil
-	func() {
-		defer func() { _ = recover() }()
-		c.Release()
-	}()
+	s.reserved -= q.need
+	if reusable && s.prefix.max > 0 && q.nPast >= minPrefix {
+		hist := make([]int32, 0, q.nPast)
+		hist = append(hist, q.req.Prompt[:min(q.nPast, len(q.req.Prompt))]...)
+		if rest := q.nPast - len(hist); rest > 0 {
+			hist = append(hist, q.out[:rest]...)
+		}
+		for _, e := range s.prefix.put(c, hist) {
+			s.releaseCache(e.cache)
+		}
+	} else {
+		s.releaseCache(c)
+	}
+	s.mu.Lock()
+	s.stats.ReservedTokens, s.stats.KeptTokens = s.reserved, s.prefix.tokens
+	s.mu.Unlock()
+}
+
+// releaseCache calls Release, ignoring a panic.
+func (s *Scheduler) releaseCache(c Cache) {
+	defer func() { _ = recover() }()
+	c.Release()
 }

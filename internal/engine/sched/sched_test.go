@@ -62,6 +62,14 @@ type fakeCache struct {
 	hist []int32
 }
 
+func (c *fakeCache) Truncate(n int) error {
+	if n < 0 || n > len(c.hist) {
+		return fmt.Errorf("truncate to %d of %d", n, len(c.hist))
+	}
+	c.hist = c.hist[:n]
+	return nil
+}
+
 func (c *fakeCache) Release() {
 	c.m.mu.Lock()
 	c.m.live--
@@ -442,5 +450,65 @@ func TestFairness(t *testing.T) {
 	defer m.mu.Unlock()
 	if want := []int32{5, 77, 5, 5, 5}; !slices.Equal(m.order, want) {
 		t.Fatalf("admission order %v, want %v (the idle tenant first)", m.order, want)
+	}
+}
+
+func TestPrefixReuse(t *testing.T) {
+	vocab := 259 + len(testWords)
+	system := make([]int32, 40)
+	for i := range system {
+		system[i] = int32(10 + i)
+	}
+	prompt := func(tail ...int32) []int32 { return append(slices.Clone(system), tail...) }
+	req := func(p []int32) Request { return Request{Prompt: p, MaxTokens: 6, IgnoreEOS: true} }
+
+	plain := &fakeModel{vocab: vocab, next: hashNext}
+	s0 := newSched(t, plain, Options{ContextLen: 128})
+	m := &fakeModel{vocab: vocab, next: hashNext}
+	s := newSched(t, m, Options{ContextLen: 128, PrefixCache: 2})
+	for i, p := range [][]int32{prompt(1, 2), prompt(3), prompt(3), system[:20], prompt(1, 2, 4)} {
+		_, want, _ := run(t, s0, context.Background(), req(p))
+		_, got, _ := run(t, s, context.Background(), req(p))
+		if !slices.Equal(got, want) {
+			t.Fatalf("request %d: with prefix reuse %v, without %v", i, got, want)
+		}
+	}
+	st := s.Stats()
+	if st.PrefixHits != 4 || st.PrefixTokens < 4*19 {
+		t.Fatalf("prefix hits %d, tokens %d", st.PrefixHits, st.PrefixTokens)
+	}
+	// A repeated prompt recomputes only its last token.
+	if st.PrefixTokens != 40+40+19+20 {
+		t.Errorf("prefix tokens %d, want %d", st.PrefixTokens, 40+40+19+20)
+	}
+	s.Close()
+	if m.live != 0 {
+		t.Errorf("%d caches not released after Close", m.live)
+	}
+}
+
+func TestCacheBudget(t *testing.T) {
+	m := &fakeModel{vocab: 259 + len(testWords), next: hashNext, gate: make(chan bool), entered: make(chan bool, 100)}
+	s := newSched(t, m, Options{ContextLen: 64, MaxCacheTokens: 20})
+	if _, err := s.Submit(context.Background(), Request{Prompt: []int32{1, 2}}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("request needing the whole context: %v", err)
+	}
+	r := Request{Prompt: []int32{1, 2, 3, 4, 5}, MaxTokens: 7, IgnoreEOS: true} // 12 positions
+	a, _ := s.Submit(context.Background(), r)
+	<-m.entered
+	b, _ := s.Submit(context.Background(), r)
+	go func() {
+		for range 100 {
+			m.gate <- true
+		}
+	}()
+	a.Collect(context.Background())
+	b.Collect(context.Background())
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, st := range m.steps {
+		if len(st) > 1 {
+			t.Fatalf("two 12-position requests ran together under a 20-position budget: %v", m.steps)
+		}
 	}
 }
