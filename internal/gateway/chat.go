@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -352,6 +353,9 @@ func (g *Gateway) serveChat(c *call) *apiError {
 // model gets the endpoint's model from the backend.
 func (c *call) model() (Model, *apiError) {
 	m, err := c.g.opts.Backend.Model(c.r.Context(), c.ep)
+	if errors.Is(err, ErrQueueFull) || c.r.Context().Err() != nil {
+		return nil, c.generateError(err)
+	}
 	if err != nil {
 		c.log.Error("get model", "model", c.ep.Model.Name, "error", err)
 		e := errf(http.StatusServiceUnavailable, "model_unavailable", "The model %q cannot be served right now.", c.ep.Model.Name)
