@@ -49,7 +49,7 @@ type Options struct {
 	ContextLen int // positions per sequence (default and maximum: the model's context length)
 	MaxSeqs    int // sequences decoded together (default 8)
 	MaxQueue   int // requests waiting for a slot (default 64)
-	ChunkSize  int // prompt tokens per sequence per step (default 256)
+	ChunkSize  int // prompt tokens per step while other sequences decode (default 64)
 	MaxBatch   int // rows per step (default 512)
 	// PrefixCache is how many finished sequences' KV caches are kept for
 	// prompts sharing their prefix (default 4; negative: off).

@@ -27,7 +27,7 @@ import (
 type Options struct {
 	MaxSeqs    int // sequences decoded together (default 8)
 	MaxQueue   int // requests waiting for a slot (default 64); more get ErrQueueFull
-	ChunkSize  int // most prompt tokens of one sequence per step (default 256)
+	ChunkSize  int // most prompt tokens per step while other sequences decode (default 64)
 	MaxBatch   int // most rows per step (default 512, at least MaxSeqs)
 	ContextLen int // positions per sequence cache (required, > 0)
 	// MaxCacheTokens bounds the KV positions of running sequences (each
@@ -47,7 +47,7 @@ func (o Options) withDefaults() Options {
 		o.MaxQueue = 64
 	}
 	if o.ChunkSize <= 0 {
-		o.ChunkSize = 256
+		o.ChunkSize = 64
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 512
@@ -448,12 +448,17 @@ func (s *Scheduler) plan(active []*seq, b *Batch, caches *[]Cache) []*seq {
 		q.row = rows
 		rows++
 	}
+	// Prompt rows: a full batch when nobody is decoding; otherwise a chunk,
+	// so that a long prompt delays the running streams by one short step.
 	budget := s.opts.MaxBatch - b.Len()
+	if b.Len() > 0 {
+		budget = min(budget, s.opts.ChunkSize)
+	}
 	for _, q := range active {
 		if q.pending >= 0 || budget <= 0 {
 			continue
 		}
-		n := min(s.opts.ChunkSize, len(q.req.Prompt)-q.nPast, budget)
+		n := min(len(q.req.Prompt)-q.nPast, budget)
 		i := add(q)
 		for range n {
 			pos := q.nPast
