@@ -3,6 +3,7 @@ package gguf
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -288,6 +289,42 @@ func TestWriterErrors(t *testing.T) {
 	}
 	if _, err := NewWriter(&buf, nil, []TensorInfo{{Name: "q", Type: GGMLTypeQ4_K, Dims: []uint64{100}}}); err == nil {
 		t.Errorf("Q4_K tensor with ne[0]=100 accepted")
+	}
+}
+
+func TestWriteTensorFunc(t *testing.T) {
+	ts, data := sampleTensors()
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, nil, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ti := range ts {
+		err := w.WriteTensorFunc(ti.Name, func(out io.Writer) error {
+			for j := range data[i] { // one byte at a time
+				if _, err := out.Write(data[i][j : j+1]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if want := writeSample(t, nil); !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("chunked write differs from Write")
+	}
+	w, _ = NewWriter(&buf, nil, ts)
+	if err := w.WriteTensorFunc("a", func(out io.Writer) error { _, err := out.Write([]byte{1}); return err }); err == nil {
+		t.Errorf("short chunked tensor accepted")
+	}
+	w, _ = NewWriter(&buf, nil, ts)
+	if err := w.WriteTensorFunc("a", func(out io.Writer) error { _, err := out.Write(make([]byte, 100)); return err }); err == nil {
+		t.Errorf("long chunked tensor accepted")
 	}
 }
 

@@ -94,6 +94,52 @@ func (w *Writer) WriteTensor(name string, data []byte) error {
 	return w.err
 }
 
+// WriteTensorFunc writes the data of the next tensor by calling fill with a
+// writer that accepts exactly the tensor's size in bytes, in any number of
+// writes, so a large tensor can be produced in chunks.
+func (w *Writer) WriteTensorFunc(name string, fill func(io.Writer) error) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.next >= len(w.tensors) {
+		return fmt.Errorf("gguf: write tensor %q: all %d tensors already written", name, len(w.tensors))
+	}
+	t := w.tensors[w.next]
+	if t.Name != name {
+		return fmt.Errorf("gguf: write tensor %q: expected tensor %q next", name, t.Name)
+	}
+	cw := &countWriter{w: w, left: t.Size}
+	if err := fill(cw); err != nil {
+		w.fail(fmt.Errorf("gguf: write tensor %q: %w", name, err))
+		return w.err
+	}
+	if cw.left != 0 {
+		w.fail(fmt.Errorf("gguf: write tensor %q: %d of %d bytes written", name, t.Size-cw.left, t.Size))
+		return w.err
+	}
+	w.pad()
+	w.next++
+	return w.err
+}
+
+// countWriter passes at most left bytes to the Writer.
+type countWriter struct {
+	w    *Writer
+	left uint64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	if uint64(len(p)) > c.left {
+		return 0, fmt.Errorf("%d bytes more than the tensor's size", uint64(len(p))-c.left)
+	}
+	c.w.bytes(p)
+	if c.w.err != nil {
+		return 0, c.w.err
+	}
+	c.left -= uint64(len(p))
+	return len(p), nil
+}
+
 // Close flushes the file; it fails if some tensor was not written. It does
 // not close the underlying writer.
 func (w *Writer) Close() error {
