@@ -123,6 +123,9 @@ func (f *fixture) handler() http.Handler {
 	mux.Handle("POST /api/projects/p1/serverlessEndpoints/{name}/listKeys", f.auth(func(http.ResponseWriter, *http.Request) any {
 		return map[string]string{"primaryKey": fixtureKey, "secondaryKey": strings.Repeat("b", 32)}
 	}))
+	mux.Handle("GET /api/projects/p1/serverlessEndpoints/{name}/quota", f.auth(func(http.ResponseWriter, *http.Request) any {
+		return map[string]int64{"tokensPerMinute": 200000, "requestsPerMinute": 1000}
+	}))
 	mux.Handle("GET /api/projects/p1/usage", f.auth(func(http.ResponseWriter, *http.Request) any {
 		f.mu.Lock()
 		defer f.mu.Unlock()

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { SSEParser, chat, chatURL, ChatError } from './js/sse.js';
 import * as f from './js/format.js';
 import { modelName, findModel, prices } from './js/catalog.js';
-import { NAME_RE } from './js/endpoints.js';
+import { NAME_RE, sampleRequest } from './js/endpoints.js';
 import { sameOriginURI } from './js/playground.js';
 import { totals, nextDay } from './js/usage.js';
 import { items, usageQuery } from './js/api.js';
@@ -145,6 +145,12 @@ test('catalog helpers', () => {
 test('endpoint name rule', () => {
   for (const ok of ['a', 'phi3-mini', 'A'.repeat(52)]) assert.ok(NAME_RE.test(ok), ok);
   for (const bad of ['', '1abc', '-a', 'a_b', 'a.b', 'A'.repeat(53), 'a b']) assert.ok(!NAME_RE.test(bad), bad);
+});
+
+test('sample request names the chat route and no key', () => {
+  const s = sampleRequest('http://127.0.0.1:8080/serverless/eastus2/ep/');
+  assert.ok(s.includes("'http://127.0.0.1:8080/serverless/eastus2/ep/chat/completions?api-version=2024-05-01-preview'"), s);
+  assert.ok(s.includes('"api-key: $KEY"'), s);
 });
 
 test('same-origin fallback for the data plane', () => {

@@ -96,6 +96,10 @@ export const listKeys = (project, name) =>
 export const regenerateKeys = (project, name, keyType) =>
   api.post(`/api/projects/${e(project)}/serverlessEndpoints/${e(name)}/regenerateKeys`, { keyType });
 
+// getQuota returns {tokensPerMinute, requestsPerMinute}.
+export const getQuota = (project, name) =>
+  api.get(`/api/projects/${e(project)}/serverlessEndpoints/${e(name)}/quota`);
+
 // usageQuery builds the query string of the usage report.
 export function usageQuery({ groupBy, endpoint, from, to, format }) {
   const q = new URLSearchParams();

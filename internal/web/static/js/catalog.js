@@ -54,9 +54,10 @@ function card(m, ctx) {
       h('button', {
         class: 'btn btn-primary',
         type: 'button',
-        disabled: !deployable || !inRegion,
+        disabled: !deployable || !inRegion || !ctx.project,
         title: !deployable ? `A ${stage.toLowerCase()} model cannot be deployed`
-          : !inRegion ? `Not offered in ${ctx.projectRegion}` : 'Create a serverless endpoint',
+          : !inRegion ? `Not offered in ${ctx.projectRegion}`
+            : !ctx.project ? 'Choose a project in the top bar first' : 'Create a serverless endpoint',
         text: 'Deploy',
         onclick: () => ctx.navigate(`/endpoints?deploy=${encodeURIComponent(m.name)}`),
       })));

@@ -109,13 +109,30 @@ async function keysDialog(ctx, ep) {
         h('div', { class: 'field-row' }, h('input', { class: 'mono', readOnly: true, value: uri, 'aria-label': 'Target URI' }), copyButton(uri))),
       h('div', { class: 'field' }, h('span', { text: 'Primary key' }), h('div', { class: 'field-row' }, secretField(keys.primaryKey, 'Primary key'), regen('Primary'))),
       h('div', { class: 'field' }, h('span', { text: 'Secondary key' }), h('div', { class: 'field-row' }, secretField(keys.secondaryKey, 'Secondary key'), regen('Secondary'))),
-      h('p', { class: 'muted small', text: 'Send a key as the "api-key" header (or "Authorization: Bearer <key>") to the target URI, e.g. POST <uri>/chat/completions.' }));
+      quota,
+      h('div', { class: 'field' }, h('span', { text: 'Sample request' }),
+        h('div', { class: 'field-row' }, h('pre', { class: 'mono code', text: sample }), copyButton(sample))));
   };
+  const sample = sampleRequest(uri);
+  const quota = h('div', { class: 'muted small' });
+  api.getQuota(ctx.project, ep.name).then((q) => {
+    quota.textContent = `Rate limits: ${f.int(q.tokensPerMinute)} tokens/min, ${f.int(q.requestsPerMinute)} requests/min.`;
+  }).catch(() => {});
   try {
     show(await api.listKeys(ctx.project, ep.name));
   } catch (err) {
     clear(body, errorBox(err));
   }
+}
+
+// sampleRequest is a curl command for the endpoint; the key is read from the
+// shell variable KEY rather than written out.
+export function sampleRequest(uri) {
+  return [
+    `curl -X POST '${uri.replace(/\/+$/, '')}/chat/completions?api-version=2024-05-01-preview' \\`,
+    `  -H "api-key: $KEY" -H 'Content-Type: application/json' \\`,
+    `  -d '{"messages":[{"role":"user","content":"Hello!"}],"max_tokens":64}'`,
+  ].join('\n');
 }
 
 async function createDialog(ctx, preselect, reload) {
