@@ -38,7 +38,11 @@ async function call(method, path, body, accept = 'application/json') {
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (!res.ok) throw await errorFrom(res);
+  if (!res.ok) {
+    // A rejected token (expired, principal deleted) is the app's concern, not the page's.
+    if (res.status === 401) window.dispatchEvent(new CustomEvent('maas:unauthorized'));
+    throw await errorFrom(res);
+  }
   if (accept !== 'application/json') return res.blob();
   if (res.status === 204) return null;
   const text = await res.text();

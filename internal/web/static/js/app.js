@@ -225,6 +225,11 @@ function start() {
     ctx.navigate(a.getAttribute('href'));
   });
   window.addEventListener('popstate', route);
+  window.addEventListener('maas:unauthorized', () => {
+    if (document.querySelector('dialog.modal[open]')) return;
+    toast('The server rejected the token (401). Sign in again.', 'error');
+    tokenDialog();
+  });
   route();
   if (!api.getToken()) tokenDialog();
 }
