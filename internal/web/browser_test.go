@@ -40,7 +40,7 @@ func TestBrowser(t *testing.T) {
 		path string
 		want []string
 	}{
-		{"/catalog", []string{"Phi-3-mini-4k-instruct", "$0.00052 / 1K tokens", "4K tokens", "GenerallyAvailable", "Deprecated", "swedencentral"}},
+		{"/catalog", []string{"Phi-3-mini-4k-instruct", "$0.00052 / 1K tokens", "4K tokens", "Generally available", "Deprecated", "swedencentral"}},
 		{"/endpoints?project=p1", []string{"my-phi3", "Succeeded", "Online", "created ", "/serverless/eastus2/my-phi3", "p1 (h1, eastus2)"}},
 		{"/playground?project=p1", []string{"my-phi3", "Model: Phi-3-mini-4k-instruct", "$0.00013 in / $0.00052 out per 1K"}},
 		{"/usage?project=p1", []string{"my-phi3", "9,100", "$0.003991", "Total"}},

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { SSEParser, chat, chatURL, ChatError } from './js/sse.js';
 import * as f from './js/format.js';
-import { modelName, findModel, prices } from './js/catalog.js';
+import { modelName, findModel, prices, humanize } from './js/catalog.js';
 import { NAME_RE, sampleRequest } from './js/endpoints.js';
 import { sameOriginURI } from './js/playground.js';
 import { totals, nextDay } from './js/usage.js';
@@ -140,6 +140,8 @@ test('catalog helpers', () => {
   assert.equal(findModel(models, 'azureml://registries/azureml/models/nope'), undefined);
   assert.deepEqual(prices(models[0]), [0.00013, 0.00052]);
   assert.deepEqual(prices(models[1]), [0, 0]);
+  assert.equal(humanize('GenerallyAvailable'), 'Generally available');
+  assert.equal(humanize('Preview'), 'Preview');
 });
 
 test('endpoint name rule', () => {

@@ -22,6 +22,12 @@ export function prices(m) {
   return [Number(p.inputPer1K) || 0, Number(p.outputPer1K) || 0];
 }
 
+// humanize turns an enum word into words: "GenerallyAvailable" -> "Generally available".
+export function humanize(s) {
+  const w = String(s || '').replace(/([a-z])([A-Z])/g, '$1 $2');
+  return w.charAt(0) + w.slice(1).toLowerCase();
+}
+
 function capabilities(m) {
   const c = m.capabilities || {};
   return [['System role', c.systemRole], ['Tools', c.tools], ['JSON mode', c.jsonMode]]
@@ -36,7 +42,7 @@ function card(m, ctx) {
   return h('article', { class: 'card model-card' },
     h('header', { class: 'card-head' },
       h('h2', { class: 'card-title', text: m.name }),
-      badge(stage)),
+      badge(stage, humanize(stage))),
     m.description ? h('p', { class: 'muted', text: m.description }) : null,
     h('dl', { class: 'facts' },
       h('dt', { text: 'Parameters' }), h('dd', { text: m.parameters || '\u2013' }),
@@ -67,7 +73,8 @@ export function render(view, ctx) {
   const body = h('div', {}, spinner());
   const search = h('input', { type: 'search', class: 'search', placeholder: 'Filter models', 'aria-label': 'Filter models' });
   view.append(
-    h('p', { class: 'lead', text: 'Phi-3 models you can deploy as serverless APIs, billed per token.' }),
+    h('p', { class: 'lead', text: 'Phi-3 models you can deploy as serverless APIs, billed per token.' +
+      (ctx.project ? ` Deploying to project ${ctx.project}${ctx.projectRegion ? ` (${ctx.projectRegion})` : ''}.` : ' Choose a project in the top bar to deploy.') }),
     h('div', { class: 'toolbar' }, search),
     body);
   ctx.models().then((models) => {

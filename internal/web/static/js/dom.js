@@ -110,8 +110,9 @@ export function confirmDialog(title, message, okLabel = 'Delete') {
   });
 }
 
-// badge renders a state word with a colour class chosen from its meaning.
-export function badge(text) {
+// badge renders a state word with a colour class chosen from its meaning;
+// label, when given, is shown instead of the word.
+export function badge(text, label) {
   const t = String(text || 'Unknown');
   const l = t.toLowerCase();
   let kind = 'neutral';
@@ -119,7 +120,7 @@ export function badge(text) {
   else if (/(fail|retired|error|suspended)/.test(l)) kind = 'bad';
   else if (/(creating|updating|deleting|preview|legacy|pending|reinstating|suspending)/.test(l)) kind = 'warn';
   else if (/deprecated/.test(l)) kind = 'bad';
-  return h('span', { class: `badge badge-${kind}`, text: t });
+  return h('span', { class: `badge badge-${kind}`, text: label || t });
 }
 
 // spinner is a small inline loading indicator with a label for screen readers.
