@@ -93,6 +93,15 @@ test('chat non-streaming', async () => {
   assert.equal(res.usage.total_tokens, 2);
 });
 
+test('chat takes a JSON answer to a stream request', async () => {
+  globalThis.fetch = async () => new Response(JSON.stringify({ choices: [{ message: { content: 'whole' }, finish_reason: 'stop' }] }),
+    { status: 200, headers: { 'Content-Type': 'application/json' } });
+  const tokens = [];
+  const res = await chat('http://h', 'k', { messages: [], stream: true }, { token: (t) => tokens.push(t) });
+  assert.equal(res.content, 'whole');
+  assert.deepEqual(tokens, ['whole']);
+});
+
 test('chat errors carry status, code and message', async () => {
   globalThis.fetch = async () => new Response(JSON.stringify({ error: { code: 'RateLimitReached', message: 'slow down' } }), { status: 429 });
   await assert.rejects(chat('http://h', 'k', { messages: [], stream: true }),

@@ -105,7 +105,8 @@ export async function chat(uri, key, body, on = {}, signal = undefined) {
       if (on.usage) on.usage(obj.usage);
     }
   };
-  if (!body.stream) {
+  // A server may answer a stream request with one JSON body; take it whole.
+  if (!body.stream || !/text\/event-stream/i.test(res.headers.get('Content-Type') || '')) {
     take(await res.json());
     return out;
   }
