@@ -29,14 +29,20 @@ type env struct {
 	cp     *controlplane.ControlPlane
 	srv    *httptest.Server
 	secret []byte
+	check  controlplane.WeightsChecker
 }
 
 type storeCloser struct{ store.Store }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
-	e := &env{t: t, dir: dir, secret: bytes.Repeat([]byte{7}, 32)}
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with a weights checker (nil: the default).
+func newEnvWith(t *testing.T, check controlplane.WeightsChecker) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), secret: bytes.Repeat([]byte{7}, 32), check: check}
 	e.start()
 	return e
 }
@@ -54,7 +60,7 @@ func (e *env) start() {
 	e.holder = &snapshot.Holder{}
 	e.cp, err = controlplane.New(ctx, s, e.holder, controlplane.Options{
 		PublicURL: "http://maas.test", Secret: e.secret, ModelsDir: filepath.Join(e.dir, "models"),
-		Regions: []string{"localdev"},
+		Regions: []string{"localdev"}, Checker: e.check,
 	})
 	if err != nil {
 		t.Fatal(err)
