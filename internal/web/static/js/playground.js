@@ -102,6 +102,7 @@ export function render(view, ctx) {
       const [keys, models] = await Promise.all([api.listKeys(ctx.project, name), ctx.models().catch(() => [])]);
       s.key = keys.primaryKey;
       s.model = findModel(models, modelId) || null;
+      if (s.model && s.model.contextLength > 0) maxTokens.max = String(s.model.contextLength);
       const [inP, outP] = prices(s.model);
       clear(epInfo,
         h('div', { text: `Model: ${modelName(modelId)}` }),
