@@ -68,6 +68,8 @@ type Engine struct {
 	sched  *sched.Scheduler
 	ctxLen int
 	system bool
+
+	kvBytesPerPos int64 // float32 K and V over all layers
 }
 
 // Load maps a phi3 GGUF file and starts its scheduler.
@@ -112,9 +114,9 @@ func newEngine(f *gguf.File, opts Options) (*Engine, error) {
 	case prefix < 0:
 		prefix = 0
 	}
+	perPos := int64(8 * m.Config.Layers * m.Config.KVDim())
 	var budget int
 	if opts.KVCacheBytes > 0 {
-		perPos := int64(8 * m.Config.Layers * m.Config.KVDim())
 		budget = int(max(opts.KVCacheBytes/perPos, 1))
 	}
 	s, err := sched.New(&phi3Adapter{m: m}, tok, sched.Options{
@@ -126,7 +128,7 @@ func newEngine(f *gguf.File, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{file: f, model: m, tok: tok, sched: s, ctxLen: ctxLen,
-		system: chat.SupportsSystem(tok.ChatTemplate())}, nil
+		system: chat.SupportsSystem(tok.ChatTemplate()), kvBytesPerPos: perPos}, nil
 }
 
 // Close stops the scheduler (running requests end with FinishError), frees
@@ -173,9 +175,12 @@ func (e *Engine) Generate(ctx context.Context, req Request) (*Stream, error) {
 // Stats returns the scheduler's load.
 func (e *Engine) Stats() Stats { return e.sched.Stats() }
 
-// MemoryBytes returns the size of the mapped model file (KV caches grow on
-// demand and are not included).
-func (e *Engine) MemoryBytes() int64 { return e.file.Size() }
+// MemoryBytes returns the size of the mapped model file plus the KV memory
+// reserved by running sequences and held by kept prefix caches.
+func (e *Engine) MemoryBytes() int64 {
+	st := e.sched.Stats()
+	return e.file.Size() + int64(st.ReservedTokens+st.KeptTokens)*e.kvBytesPerPos
+}
 
 // phi3Adapter lets the scheduler drive a phi3.Model.
 type phi3Adapter struct {

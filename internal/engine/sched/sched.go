@@ -333,6 +333,9 @@ func (s *Scheduler) admit(active *[]*seq) bool {
 			continue
 		}
 		s.reserved += q.need
+		s.mu.Lock()
+		s.stats.ReservedTokens, s.stats.KeptTokens = s.reserved, s.prefix.tokens
+		s.mu.Unlock()
 		q.joined = time.Now()
 		*active = append(*active, q)
 	}
