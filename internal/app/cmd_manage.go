@@ -3,9 +3,16 @@ package app
 import (
 	"context"
 	"errors"
+
+	"maas/internal/cli"
 )
 
-// runManage is not written yet; its owner replaces this file.
+// runManage hands hub|project|endpoint|models|role|principal|usage to the
+// management CLI, which talks to a running server's REST API.
 func runManage(ctx context.Context, cmd string, args []string, env Env) error {
-	return errors.New("not implemented yet")
+	err := cli.Run(ctx, cmd, args, cli.IO{Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr, Getenv: env.Getenv})
+	if errors.Is(err, cli.ErrUsage) {
+		return errUsage
+	}
+	return err
 }
