@@ -8,3 +8,5 @@ func haveFMA() bool                     { return false }
 
 func dotF32(n int, x, y *float32) float32     { panic("kernels: no assembly") }
 func axpyF32(n int, a float32, x, y *float32) { panic("kernels: no assembly") }
+
+func archMatVecVariants() []MatVecVariant { return nil }

@@ -1,0 +1,102 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func checkMatVec(t *testing.T, v MatVecVariant, r *rand.Rand, n, rows, pad int, raw bool) {
+	t.Helper()
+	rowBytes, _ := v.Type.RowBytes(n)
+	stride := rowBytes + pad
+	w := make([]byte, rows*stride)
+	for i := range rows {
+		copy(w[i*stride:], randWeights(r, v.Type, n, raw))
+	}
+	a := randActivations(r, v.Type, n, 1)
+	out := make([]float32, rows)
+	for i := range out {
+		out[i] = float32(math.NaN()) // must be overwritten
+	}
+	v.MatVec(n, w, stride, a, out)
+	for i := range rows {
+		row := w[i*stride : i*stride+rowBytes]
+		want := refDot(v.Type)(n, row, a)
+		if d := math.Abs(float64(out[i]) - float64(want)); !(d <= dotTol*magnitude(v.Type, n, row, a)+1e-30) {
+			t.Fatalf("%s/%s n=%d rows=%d pad=%d: row %d = %v, reference %v", v.Type, v.Name, n, rows, pad, i, out[i], want)
+		}
+	}
+}
+
+func TestMatVecVariants(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, v := range MatVecVariants() {
+		if !v.Available {
+			t.Logf("%s/%s: not supported by this CPU, skipped", v.Type, v.Name)
+			continue
+		}
+		bs := v.Type.BlockSize()
+		if bs == 1 {
+			bs = 32
+		}
+		for _, nb := range []int{1, 3, 12} {
+			for _, rows := range []int{0, 1, 7, 8, 9, 17} {
+				checkMatVec(t, v, r, nb*bs, rows, 0, true)
+				checkMatVec(t, v, r, nb*bs, rows, 6, false)
+			}
+		}
+	}
+}
+
+func FuzzMatVec(f *testing.F) {
+	f.Add(uint64(1), uint8(3), uint8(2), uint8(9))
+	f.Fuzz(func(t *testing.T, seed uint64, which, nblocks, rows uint8) {
+		var avail []MatVecVariant
+		for _, v := range MatVecVariants() {
+			if v.Available {
+				avail = append(avail, v)
+			}
+		}
+		v := avail[int(which)%len(avail)]
+		bs := v.Type.BlockSize()
+		if bs == 1 {
+			bs = 32
+		}
+		r := rand.New(rand.NewPCG(seed, 7))
+		checkMatVec(t, v, r, bs*(1+int(nblocks%12)), int(rows%20), int(seed%5), seed%2 == 0)
+	})
+}
+
+// BenchmarkMatVec: one core, a weight matrix streamed from memory (or in
+// L2) against one activation row; GB/s of weights read.
+func BenchmarkMatVec(b *testing.B) {
+	for _, v := range MatVecVariants() {
+		if !v.Available {
+			continue
+		}
+		for _, size := range []struct {
+			name  string
+			bytes int
+		}{{"stream", benchStreamMiB << 20}, {"L2", benchL2KiB << 10}} {
+			b.Run(fmt.Sprintf("%s/%s/%s", v.Type, v.Name, size.name), func(b *testing.B) {
+				rowBytes, _ := v.Type.RowBytes(benchN)
+				rows := max(8, size.bytes/rowBytes) &^ 7
+				r := rand.New(rand.NewPCG(1, 2))
+				w := make([]byte, rows*rowBytes)
+				one := randWeights(r, v.Type, benchN, false)
+				for i := range rows {
+					copy(w[i*rowBytes:], one)
+				}
+				a := randActivations(r, v.Type, benchN, 0)
+				out := make([]float32, rows)
+				b.SetBytes(int64(len(w)))
+				for b.Loop() {
+					v.MatVec(benchN, w, rowBytes, a, out)
+				}
+				b.ReportMetric(float64(len(w))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+			})
+		}
+	}
+}
