@@ -271,9 +271,7 @@ func (s *Scheduler) loop() {
 		s.stats.Steps++
 		s.mu.Unlock()
 		if err != nil {
-			for _, q := range stepSeqs {
-				s.finish(q, FinishError, fmt.Errorf("sched: forward step: %w", err))
-			}
+			s.isolate(&b, stepSeqs, out, err)
 		} else {
 			for _, q := range stepSeqs {
 				if q.row >= 0 {
@@ -290,6 +288,39 @@ func (s *Scheduler) setActive(n int) {
 	s.mu.Lock()
 	s.stats.Active, s.stats.Queued = n, len(s.queue)
 	s.mu.Unlock()
+}
+
+// isolate handles a failed step: with one sequence it fails it; with
+// several it runs each sequence's rows alone (the model leaves caches
+// unchanged on error) so that only the failing ones are failed.
+func (s *Scheduler) isolate(b *Batch, step []*seq, out []float32, err error) {
+	if len(step) == 1 {
+		s.finish(step[0], FinishError, fmt.Errorf("sched: forward step: %w", err))
+		return
+	}
+	var one Batch
+	for k, q := range step {
+		one.reset()
+		row := -1
+		for i := range b.Tokens {
+			if b.Seq[i] != k {
+				continue
+			}
+			one.add(b.Tokens[i], b.Pos[i], 0, b.Logits[i])
+			if b.Logits[i] {
+				row = 0
+			}
+		}
+		q.nPast -= one.Len()
+		if err := s.forward(&one, []Cache{q.cache}, out); err != nil {
+			s.finish(q, FinishError, fmt.Errorf("sched: forward step: %w", err))
+			continue
+		}
+		q.nPast += one.Len()
+		if row >= 0 {
+			s.advance(q, out[:s.vocab])
+		}
+	}
 }
 
 // admit moves waiting requests into free slots, fairest tenant first, and

@@ -93,8 +93,8 @@ func (m *fakeModel) Forward(b *Batch, caches []Cache, out []float32) error {
 	if m.gate != nil {
 		<-m.gate
 	}
-	var ids []int
-	row := 0
+	// Check every row before changing any cache, as phi3 does.
+	grow := map[*fakeCache]int{}
 	for i, tok := range b.Tokens {
 		c := caches[b.Seq[i]].(*fakeCache)
 		if tok == m.failTok && m.failTok != 0 {
@@ -103,9 +103,15 @@ func (m *fakeModel) Forward(b *Batch, caches []Cache, out []float32) error {
 		if tok == m.panicOn && m.panicOn != 0 {
 			panic("fake panic")
 		}
-		if int(b.Pos[i]) != len(c.hist) || int(b.Pos[i]) >= c.max {
-			return fmt.Errorf("row %d: position %d, cache holds %d of %d", i, b.Pos[i], len(c.hist), c.max)
+		if p := len(c.hist) + grow[c]; int(b.Pos[i]) != p || p >= c.max {
+			return fmt.Errorf("row %d: position %d, cache holds %d of %d", i, b.Pos[i], p, c.max)
 		}
+		grow[c]++
+	}
+	var ids []int
+	row := 0
+	for i, tok := range b.Tokens {
+		c := caches[b.Seq[i]].(*fakeCache)
 		c.hist = append(c.hist, tok)
 		if b.Pos[i] == 1 {
 			m.order = append(m.order, tok)
@@ -310,6 +316,36 @@ func TestFailuresDoNotStopTheLoop(t *testing.T) {
 	}
 	if st := s.Stats(); st.Failures != 2 {
 		t.Errorf("Stats.Failures = %d", st.Failures)
+	}
+}
+
+// A failure in a shared step fails only the sequence that caused it.
+func TestFailureIsolatedInBatch(t *testing.T) {
+	vocab := 259 + len(testWords)
+	m := &fakeModel{vocab: vocab, next: hashNext, failTok: 200, gate: make(chan bool), entered: make(chan bool, 100)}
+	s := newSched(t, m, Options{ContextLen: 64})
+	first, _ := s.Submit(context.Background(), Request{Prompt: []int32{1, 7}, MaxTokens: 5, IgnoreEOS: true})
+	<-m.entered
+	bad, _ := s.Submit(context.Background(), Request{Prompt: []int32{1, 200}, MaxTokens: 5})
+	good, _ := s.Submit(context.Background(), Request{Prompt: []int32{1, 8}, MaxTokens: 5, IgnoreEOS: true})
+	go func() {
+		for range 100 {
+			m.gate <- true
+		}
+	}()
+	ref := newSched(t, &fakeModel{vocab: vocab, next: hashNext}, Options{ContextLen: 64})
+	for _, c := range []struct {
+		st     *Stream
+		prompt []int32
+	}{{first, []int32{1, 7}}, {good, []int32{1, 8}}} {
+		_, ids, f, _ := c.st.Collect(context.Background())
+		_, want, _ := run(t, ref, context.Background(), Request{Prompt: c.prompt, MaxTokens: 5, IgnoreEOS: true})
+		if f.FinishReason != FinishLength || !slices.Equal(ids, want) {
+			t.Errorf("prompt %v: %v %+v, want %v", c.prompt, ids, f, want)
+		}
+	}
+	if _, _, f, _ := bad.Collect(context.Background()); f.FinishReason != FinishError {
+		t.Errorf("failing request: %+v", f)
 	}
 }
 
