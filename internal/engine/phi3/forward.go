@@ -3,6 +3,8 @@ package phi3
 import (
 	"fmt"
 	"math"
+
+	"maas/internal/engine/kernels"
 )
 
 // Batch is one forward step: row i feeds token Tokens[i] at position Pos[i]
@@ -26,10 +28,8 @@ type scratch struct {
 	tmp      []float32   // (B, E) projection output
 	up       []float32   // (B, 2F) gate then up
 	act      []float32   // (B, F)
-	xr       []float32   // (B, max(E, F)) rounded activations
-	xq       []byte      // (B, 2*max(E, F)) converted activations
+	xq       []byte      // (B, 4*max(E, F)) activations converted for a product
 	cos, sin []float32   // (B, RopeDims/2)
-	rowBuf   [][]float32 // [worker] (max(E, F)) dequantised weight row
 	scores   [][]float32 // [worker] (longest sequence) attention scores
 	logits   []float32   // (rows asked, Vocab), grown on demand
 	sel      []int       // batch rows whose logits are asked, in order
@@ -47,15 +47,10 @@ func (s *scratch) init(m *Model) {
 	s.tmp = make([]float32, b*c.Embd)
 	s.up = make([]float32, b*2*c.FFN)
 	s.act = make([]float32, b*c.FFN)
-	s.xr = make([]float32, b*wide)
-	s.xq = make([]byte, b*2*wide)
+	s.xq = make([]byte, b*actBytesPerValue*wide)
 	s.cos = make([]float32, b*c.RopeDims/2)
 	s.sin = make([]float32, b*c.RopeDims/2)
-	s.rowBuf = make([][]float32, m.threads)
 	s.scores = make([][]float32, m.threads)
-	for i := range s.rowBuf {
-		s.rowBuf[i] = make([]float32, wide)
-	}
 }
 
 // Forward runs the batch and returns the logits of the rows whose Logits
@@ -252,7 +247,7 @@ func (t *attnTask) run(worker, lo, hi int) {
 		mx := float32(math.Inf(-1))
 		for j := range sc {
 			kp := (start + j) * kvd
-			v := dotF32(q, K[kp+off:kp+off+hd])
+			v := kernels.Dot(q, K[kp+off:kp+off+hd])
 			sc[j] = v
 			mx = max(mx, v)
 		}
@@ -268,10 +263,7 @@ func (t *attnTask) run(worker, lo, hi int) {
 		for j, w := range sc {
 			w *= inv
 			vp := (start+j)*kvd + off
-			vr := V[vp : vp+hd]
-			for d := range o {
-				o[d] += w * vr[d]
-			}
+			kernels.Axpy(w, V[vp:vp+hd], o)
 		}
 	}
 	_ = m

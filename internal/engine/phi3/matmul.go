@@ -6,55 +6,37 @@ package phi3
 // matTask computes dst[i*ldd+r] = W[r,:] . x[i,:] for weight rows [lo, hi)
 // and all n activation rows.
 type matTask struct {
-	m   *Model
 	dst []float32
 	ldd int
 	w   *Weight
-	x   []float32 // (n, Cols) float activations, already rounded (float weights)
-	xq  []byte    // (n, qrow) converted activations (quantised weights)
-	qrw int       // bytes per row of xq
+	xq  []byte // (n, qrw) activations converted to the weight's vec-dot type
+	qrw int    // bytes per row of xq
 	n   int
 }
 
 func (t *matTask) run(worker, lo, hi int) {
-	w, n, cols := t.w, t.n, t.w.Cols
-	if floatWeight(w.Type) {
-		row := t.m.s.rowBuf[worker][:cols]
-		for r := lo; r < hi; r++ {
-			// The row was validated at load; dequantRow cannot fail here.
-			_ = dequantRow(w.Type, w.Row(r), row)
-			for i := range n {
-				t.dst[i*t.ldd+r] = dotF32(row, t.x[i*cols:(i+1)*cols])
-			}
-		}
-		return
-	}
+	w, n, cols, dot := t.w, t.n, t.w.Cols, t.w.k.dot
 	for r := lo; r < hi; r++ {
-		wr := w.Row(r)
+		wr := w.Data[r*w.RowBytes : (r+1)*w.RowBytes]
 		for i := range n {
-			t.dst[i*t.ldd+r] = vecDot(w.Type, cols, wr, t.xq[i*t.qrw:(i+1)*t.qrw])
+			t.dst[i*t.ldd+r] = dot(cols, wr, t.xq[i*t.qrw:(i+1)*t.qrw])
 		}
 	}
 }
 
 // matmul computes, for each of the n rows x[i] (w.Cols values, contiguous),
-// dst[i*ldd : i*ldd+w.Rows] = W @ x[i]. The activations are first converted
-// as llama.cpp's CPU backend does (see kernel.go); x is not modified.
+// dst[i*ldd : i*ldd+w.Rows] = W @ x[i]. The activations are converted once
+// per call (see kernel in kernel.go); x is not modified. Each weight row is
+// read once per call and dotted with all n rows while it is in cache.
 func (m *Model) matmul(dst []float32, ldd int, w *Weight, x []float32, n int) {
 	t := &m.s.mat
-	*t = matTask{m: m, dst: dst, ldd: ldd, w: w, n: n}
 	cols := w.Cols
-	if floatWeight(w.Type) {
-		xr := m.s.xr[:n*cols]
-		copy(xr, x[:n*cols])
-		roundActs(w.Type, xr)
-		t.x = xr
-	} else {
-		t.qrw = actRowBytes(w.Type, cols)
-		t.xq = m.s.xq[:n*t.qrw]
-		// Types were checked at load; conversion cannot fail here.
-		_ = quantActs(w.Type, x[:n*cols], cols, n, t.xq)
+	qrw := w.actRowBytes
+	xq := m.s.xq[:n*qrw]
+	for i := range n {
+		w.k.quantize(x[i*cols:(i+1)*cols], xq[i*qrw:(i+1)*qrw])
 	}
+	*t = matTask{dst: dst, ldd: ldd, w: w, xq: xq, qrw: qrw, n: n}
 	m.pool.run(t, w.Rows, 4)
 	*t = matTask{}
 }

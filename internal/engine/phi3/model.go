@@ -25,6 +25,9 @@ type Weight struct {
 	Cols     int
 	RowBytes int
 	Data     []byte // len Rows*RowBytes; read-only (mapped)
+
+	k           kernel // product kernels for Type
+	actRowBytes int    // bytes of Cols activations converted for k
 }
 
 // Row returns the bytes of row r.
@@ -235,6 +238,14 @@ func weight(f *gguf.File, name string, rows, cols int, checkType bool) (*Weight,
 		return nil, fmt.Errorf("phi3: tensor %q: %w", name, err)
 	}
 	w.RowBytes = rb
+	if supported(w.Type) {
+		if w.k, err = kernelFor(w.Type); err != nil {
+			return nil, fmt.Errorf("phi3: tensor %q: %w", name, err)
+		}
+		if w.actRowBytes, err = w.k.act.RowBytes(cols); err != nil {
+			return nil, fmt.Errorf("phi3: tensor %q: %w", name, err)
+		}
+	}
 	if w.Data, err = f.Data(t); err != nil {
 		return nil, fmt.Errorf("phi3: tensor %q: %w", name, err)
 	}
