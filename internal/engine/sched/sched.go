@@ -326,6 +326,20 @@ func (s *Scheduler) isolate(b *Batch, step []*seq, out []float32, err error) {
 // admit moves waiting requests into free slots, fairest tenant first, and
 // reports whether the scheduler is closed.
 func (s *Scheduler) admit(active *[]*seq) bool {
+	// Waiting requests whose context ended leave the queue now.
+	s.mu.Lock()
+	var gone []*seq
+	s.queue = slices.DeleteFunc(s.queue, func(q *seq) bool {
+		if q.ctx.Err() != nil {
+			gone = append(gone, q)
+			return true
+		}
+		return false
+	})
+	s.mu.Unlock()
+	for _, q := range gone {
+		s.emitFinal(q, FinishCancelled, nil)
+	}
 	for {
 		s.mu.Lock()
 		if s.closed {
