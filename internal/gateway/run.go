@@ -18,7 +18,7 @@ type responder interface {
 	roleChunk(i int) any
 	// deltaChunk carries new text of choice i.
 	deltaChunk(i int, ev Event) any
-	// finishChunk ends choice i; usage is set on the last choice to finish.
+	// finishChunk ends choice i; usage, when not nil, is the request's total.
 	finishChunk(i int, finish string, usage *inference.Usage) any
 	// usageChunk is the OpenAI-style final chunk (stream_options.include_usage).
 	usageChunk(usage inference.Usage) any
@@ -158,8 +158,11 @@ func (c *call) generate(p genPlan) *apiError {
 			ch.finish = inference.FinishStop
 		}
 		if sse != nil && writeErr == nil && ch.finish != "cancelled" {
+			// Usage goes on the last finish chunk (Azure's Phi-3 form) unless
+			// the client asked for OpenAI's separate usage chunk: SDKs that
+			// sum usage over chunks (openai-go's accumulator) must see it once.
 			var usage *inference.Usage
-			if open == 0 && streamErr == nil {
+			if open == 0 && streamErr == nil && !p.includeUsage {
 				tot := totals(choices, p.req.Prompt.Count)
 				usage = &tot
 			}
