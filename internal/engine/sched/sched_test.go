@@ -273,12 +273,19 @@ func TestQueueLimit(t *testing.T) {
 	}
 	streams = append(streams, st)
 	<-m.entered // the first request is running; the loop is inside Forward
-	for range 2 {
-		st, err := s.Submit(context.Background(), r)
+	ctx, cancel := context.WithCancel(context.Background())
+	for i := range 2 {
+		c := context.Background()
+		if i == 0 {
+			c = ctx
+		}
+		st, err := s.Submit(c, r)
 		if err != nil {
 			t.Fatalf("queued submit: %v", err)
 		}
-		streams = append(streams, st)
+		if i > 0 {
+			streams = append(streams, st)
+		}
 	}
 	if _, err := s.Submit(context.Background(), r); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("4th submit: %v, want ErrQueueFull", err)
@@ -286,6 +293,15 @@ func TestQueueLimit(t *testing.T) {
 	if st := s.Stats(); st.Queued != 2 {
 		t.Errorf("Stats.Queued = %d", st.Queued)
 	}
+	// A cancelled waiting request leaves the queue after the current step.
+	cancel()
+	m.gate <- true
+	waitFor(t, func() bool { return s.Stats().Queued == 1 })
+	st, err = s.Submit(context.Background(), r)
+	if err != nil {
+		t.Fatalf("submit after a cancelled request left the queue: %v", err)
+	}
+	streams = append(streams, st)
 	go func() {
 		for range 100 {
 			m.gate <- true
