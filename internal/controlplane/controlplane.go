@@ -96,7 +96,9 @@ func New(ctx context.Context, st store.Store, holder *snapshot.Holder, opts Opti
 	for i, r := range opts.Regions {
 		opts.Regions[i] = strings.ToLower(strings.TrimSpace(r))
 	}
-	cp := &ControlPlane{st: st, holder: holder, opts: opts, aead: aead}
+	// Versions start at the start time in microseconds so that they keep
+	// growing across restarts.
+	cp := &ControlPlane{st: st, holder: holder, opts: opts, aead: aead, version: opts.Now().UnixMicro()}
 	if err := cp.Publish(ctx); err != nil {
 		return nil, fmt.Errorf("new control plane: %w", err)
 	}

@@ -278,3 +278,28 @@ func TestQuota(t *testing.T) {
 	_, contrib := e.principal("contrib", "Contributor", "/")
 	e.wantError(contrib, "PUT", "/api/projects/p/serverlessEndpoints/ep/quota", map[string]int{"tokensPerMinute": 1, "requestsPerMinute": 1}, http.StatusForbidden, "AuthorizationFailed")
 }
+
+func TestDomainURIAndRetiredModel(t *testing.T) {
+	e := &env{t: t, dir: t.TempDir(), secret: make([]byte, 32), domain: "models.example.com"}
+	e.start()
+	e.addModel("tiny", "eastus2")
+	e.addHubProject("h", "p", "eastus2")
+	ep := e.deploy(adminToken, "p", "ep", controlplane.CatalogPrefix+"tiny")
+	if ep.Properties.InferenceEndpoint.URI != "https://ep.eastus2.models.example.com" {
+		t.Fatalf("uri = %q", ep.Properties.InferenceEndpoint.URI)
+	}
+	v := e.holder.Load().Version
+	// Retiring the model takes its endpoints offline; they stay listed.
+	e.call(adminToken, "PUT", "/api/models/tiny", map[string]any{"file": filepath.Join(e.dir, "tiny.gguf"), "regions": []string{"eastus2"},
+		"pricing": map[string]float64{"inputPer1K": 0, "outputPer1K": 0}, "lifecycleStage": "Retired"}, http.StatusOK, nil)
+	snap := e.holder.Load()
+	if se := snap.Route("eastus2", "ep"); se == nil || se.Online || snap.Version <= v {
+		t.Fatalf("after retiring: %+v (version %d, before %d)", se, snap.Version, v)
+	}
+	// Versions keep growing across restarts.
+	v = e.holder.Load().Version
+	e.restart()
+	if e.holder.Load().Version <= v {
+		t.Fatalf("version after restart %d, before %d", e.holder.Load().Version, v)
+	}
+}

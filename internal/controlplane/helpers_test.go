@@ -30,6 +30,7 @@ type env struct {
 	srv    *httptest.Server
 	secret []byte
 	check  controlplane.WeightsChecker
+	domain string
 }
 
 type storeCloser struct{ store.Store }
@@ -60,7 +61,7 @@ func (e *env) start() {
 	e.holder = &snapshot.Holder{}
 	e.cp, err = controlplane.New(ctx, s, e.holder, controlplane.Options{
 		PublicURL: "http://maas.test", Secret: e.secret, ModelsDir: filepath.Join(e.dir, "models"),
-		Regions: []string{"localdev"}, Checker: e.check,
+		Regions: []string{"localdev"}, Checker: e.check, Domain: e.domain,
 	})
 	if err != nil {
 		t.Fatal(err)
