@@ -93,9 +93,6 @@ func manage(t *testing.T, url, token string, args ...string) string {
 }
 
 func TestServeBootstrapAndRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the server twice")
-	}
 	dir := t.TempDir()
 	url, stderr, stop := startServe(t, dir, nil)
 	m := regexp.MustCompile(`\n    (maas_\S+)\n`).FindStringSubmatch(stderr.String())
