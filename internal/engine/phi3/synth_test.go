@@ -20,6 +20,7 @@ type spec struct {
 	attnFactor                                         float32
 	longRoPE, splitQKV, splitGate, tied                bool
 	wtype                                              quant.Type
+	noRef                                              bool // skip the float64 copy (benchmarks)
 }
 
 // ref holds the weights of a synthetic model as float64 (dequantised), for
@@ -37,7 +38,7 @@ type ref struct {
 // build writes the model as GGUF and returns the parsed file and the
 // reference weights (after the same quantisation, so only the computation
 // differs).
-func build(t *testing.T, s spec, seed uint64) (*gguf.File, *ref) {
+func build(t testing.TB, s spec, seed uint64) (*gguf.File, *ref) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 1))
 	E, F, hd := s.embd, s.ffn, s.embd/s.heads
@@ -55,12 +56,18 @@ func build(t *testing.T, s spec, seed uint64) (*gguf.File, *ref) {
 		if err := quant.Quantize(typ, vals, b); err != nil {
 			t.Fatal(err)
 		}
-		deq := make([]float32, rows*cols)
-		if err := quant.Dequantize(typ, b, deq); err != nil {
-			t.Fatal(err)
+		deq := vals
+		if !s.noRef {
+			deq = make([]float32, rows*cols)
+			if err := quant.Dequantize(typ, b, deq); err != nil {
+				t.Fatal(err)
+			}
 		}
 		tensors = append(tensors, gguf.TensorInfo{Name: name, Type: uint32(typ), Dims: []uint64{uint64(cols), uint64(rows)}})
 		data = append(data, b)
+		if s.noRef {
+			return make([][]float64, rows)
+		}
 		out := make([][]float64, rows)
 		for i := range out {
 			out[i] = make([]float64, cols)
@@ -147,7 +154,7 @@ func build(t *testing.T, s spec, seed uint64) (*gguf.File, *ref) {
 	return f, r
 }
 
-func mustRowBytes(t *testing.T, typ quant.Type, n int) int {
+func mustRowBytes(t testing.TB, typ quant.Type, n int) int {
 	b, err := typ.RowBytes(n)
 	if err != nil {
 		t.Fatal(err)
