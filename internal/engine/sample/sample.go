@@ -92,6 +92,12 @@ type Sampler struct {
 	idx    []int32         // candidate ids, capacity n
 	heap   []int32         // top-N selection scratch
 	pairs  []pair          // (n) full-sort scratch, made on first use
+	wp     []wpair         // (n) nucleus scratch, made on first use
+}
+
+type wpair struct {
+	w  float64
+	id int32
 }
 
 type pair struct {
@@ -224,6 +230,10 @@ func (s *Sampler) draw(buf []float32, maxv float32) int32 {
 		if mass >= float64(s.p.TopP)*total {
 			break
 		}
+		if k == s.n {
+			// A flat distribution: select the nucleus without sorting.
+			return s.drawFrom(s.nucleus(float64(s.p.TopP) * total))
+		}
 	}
 	if k < s.n && topP {
 		total = 0 // top-p is relative to what top-k kept
@@ -248,7 +258,12 @@ func (s *Sampler) draw(buf []float32, maxv float32) int32 {
 			keep--
 		}
 	}
-	cand = cand[:keep]
+	return s.drawFrom(cand[:keep])
+}
+
+// drawFrom draws one of cand with probability proportional to its weight.
+func (s *Sampler) drawFrom(cand []int32) int32 {
+	w := func(id int32) float64 { return s.wts[id] }
 	var sum float64
 	for _, id := range cand {
 		sum += w(id)
@@ -261,6 +276,69 @@ func (s *Sampler) draw(buf []float32, maxv float32) int32 {
 		}
 	}
 	return cand[len(cand)-1]
+}
+
+// nucleus returns the smallest set of ids (lower ids first among ties) whose
+// weights s.wts sum to at least target, in no particular but deterministic
+// order, by three-way quickselect on weight: O(n) expected, no sort. With
+// min-p set, ids below MinP times the top weight (1) are left out.
+func (s *Sampler) nucleus(target float64) []int32 {
+	if s.wp == nil {
+		s.wp = make([]wpair, s.n)
+	}
+	a := s.wp[:0]
+	for i, x := range s.wts {
+		if x > 0 && x >= float64(s.p.MinP) {
+			a = append(a, wpair{x, int32(i)})
+		}
+	}
+	lo, hi := 0, len(a)
+	var acc float64 // weight of a[:lo], all taken
+	for hi-lo > 1 {
+		x, y, z := a[lo].w, a[lo+(hi-lo)/2].w, a[hi-1].w
+		pivot := max(min(x, y), min(max(x, y), z)) // median of three
+		// Partition a[lo:hi] into > pivot [lo:gt), == pivot [gt:lt), < pivot [lt:hi).
+		gt, i, lt := lo, lo, hi
+		var above, equal float64
+		for i < lt {
+			switch v := a[i].w; {
+			case v > pivot:
+				above += v
+				a[gt], a[i] = a[i], a[gt]
+				gt++
+				i++
+			case v < pivot:
+				lt--
+				a[lt], a[i] = a[i], a[lt]
+			default:
+				equal += v
+				i++
+			}
+		}
+		switch {
+		case acc+above >= target:
+			hi = gt
+		case acc+above+equal >= target:
+			// Take just enough of the tied weights, lower ids first.
+			slices.SortFunc(a[gt:lt], func(p, q wpair) int { return cmp.Compare(p.id, q.id) })
+			c := int(math.Ceil((target - acc - above) / pivot))
+			c = min(max(c, 1), lt-gt)
+			lo, hi, acc = gt+c, gt+c, target
+		default:
+			acc += above + equal
+			lo = lt
+		}
+	}
+	if lo < hi && acc < target {
+		lo++
+	}
+	lo = max(lo, 1)
+	ids := s.idx[:0]
+	for _, p := range a[:lo] {
+		ids = append(ids, p.id)
+	}
+	s.idx = ids
+	return ids
 }
 
 // topN returns the n highest-valued ids of buf, highest first, ties to the

@@ -281,3 +281,51 @@ func BenchmarkSample(b *testing.B) {
 		})
 	}
 }
+
+// nucleus selects exactly the sorted prefix that top-p defines.
+func TestNucleusMatchesSortedPrefix(t *testing.T) {
+	for seed := range 20 {
+		n := 3000
+		s := mustNew(t, Params{Temperature: 1}, n)
+		x := uint32(seed*7919 + 1)
+		for i := range s.wts {
+			x = x*1664525 + 1013904223
+			s.wts[i] = float64(x>>20%64) / 8 // many ties
+		}
+		var total float64
+		for _, w := range s.wts {
+			total += w
+		}
+		target := total * (0.05 + 0.9*float64(seed)/20)
+		ids := make([]int32, n)
+		for i := range ids {
+			ids[i] = int32(i)
+		}
+		slices.SortStableFunc(ids, func(a, b int32) int {
+			switch {
+			case s.wts[a] > s.wts[b]:
+				return -1
+			case s.wts[a] < s.wts[b]:
+				return 1
+			}
+			return 0
+		})
+		var cum float64
+		want := map[int32]bool{}
+		for _, id := range ids {
+			want[id] = true
+			if cum += s.wts[id]; cum >= target {
+				break
+			}
+		}
+		got := s.nucleus(target)
+		if len(got) != len(want) {
+			t.Fatalf("seed %d: %d ids, want %d", seed, len(got), len(want))
+		}
+		for _, id := range got {
+			if !want[id] {
+				t.Fatalf("seed %d: id %d (weight %v) not in the nucleus", seed, id, s.wts[id])
+			}
+		}
+	}
+}
