@@ -15,11 +15,14 @@ import (
 	"maas/internal/cli"
 	"maas/internal/controlplane"
 	"maas/internal/snapshot"
+	"maas/internal/store/postgres"
 	"maas/internal/store/sqlite"
+	"maas/internal/store/sqlstore"
 )
 
 // runServe runs the platform in one process: the control plane REST API on
-// SQLite under /api/, and the data plane that mountDataPlane adds.
+// SQLite (or PostgreSQL with --database) under /api/, and the data plane
+// that mountDataPlane adds.
 func runServe(ctx context.Context, args []string, env Env) error {
 	fs := newFlags("serve", env)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
@@ -27,6 +30,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	publicURL := fs.String("public-url", "", "base URL clients use (default http://<addr>)")
 	domain := fs.String("domain", "", "serve endpoints also as https://<name>.<region>.<domain>")
 	regions := fs.String("regions", "", "extra regions to offer, comma-separated")
+	database := fs.String("database", "", "PostgreSQL URL (postgres://...) instead of the embedded SQLite (env MAAS_DATABASE_URL)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -46,7 +50,12 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "maas.db"))
+	var st *sqlstore.DB
+	if dsn := firstNonEmpty(*database, env.Getenv("MAAS_DATABASE_URL")); dsn != "" {
+		st, err = postgres.Open(ctx, dsn)
+	} else {
+		st, err = sqlite.Open(ctx, filepath.Join(dir, "maas.db"))
+	}
 	if err != nil {
 		return err
 	}
@@ -107,4 +116,13 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		err = nil
 	}
 	return err
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

@@ -155,6 +155,19 @@ func (cp *ControlPlane) Handler() http.Handler {
 	h("DELETE /api/roleAssignments/{id}", cp.deleteRoleAssignment)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{"GET", "PUT", "PATCH", "POST", "DELETE"} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); m != r.Method && pattern != "/api/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, errorf(http.StatusMethodNotAllowed, "MethodNotAllowed", "%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+			return
+		}
 		writeError(w, errorf(http.StatusNotFound, "NotFound", "no route for %s %s", r.Method, r.URL.Path))
 	})
 	return mux

@@ -20,6 +20,7 @@ func TestAuthentication(t *testing.T) {
 	e.wantError("wrong", "GET", "/api/hubs", nil, http.StatusUnauthorized, "Unauthorized")
 	e.call(adminToken, "GET", "/api/hubs", nil, http.StatusOK, nil)
 	e.wantError(adminToken, "GET", "/api/nothing", nil, http.StatusNotFound, "NotFound")
+	e.wantError(adminToken, "POST", "/api/hubs/h", nil, http.StatusMethodNotAllowed, "MethodNotAllowed")
 }
 
 func TestBootstrapShowsTokenOnce(t *testing.T) {
