@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"maas/internal/engine/quant"
 )
 
 func checkMatVec(t *testing.T, v MatVecVariant, r *rand.Rand, n, rows, pad int, raw bool) {
@@ -97,6 +99,43 @@ func BenchmarkMatVec(b *testing.B) {
 				}
 				b.ReportMetric(float64(len(w))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 			})
+		}
+	}
+}
+
+func TestMatMul(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, typ := range []quant.Type{quant.F32, quant.F16, quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q5_K, quant.Q6_K} {
+		mm, err := MatMul(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 512
+		rowBytes, _ := typ.RowBytes(n)
+		for _, shape := range [][2]int{{1, 1}, {9, 1}, {17, 3}, {300, 2}} {
+			rows, m := shape[0], shape[1]
+			w := make([]byte, rows*rowBytes)
+			for i := range rows {
+				copy(w[i*rowBytes:], randWeights(r, typ, n, i%2 == 0))
+			}
+			at := quant.VecDotType(typ)
+			aRow, _ := at.RowBytes(n)
+			a := make([]byte, m*aRow)
+			for i := range m {
+				copy(a[i*aRow:], randActivations(r, typ, n, 1))
+			}
+			ldd := rows + 3
+			dst := make([]float32, m*ldd)
+			mm(n, w, rowBytes, rows, a, aRow, m, dst, ldd)
+			for i := range m {
+				for k := range rows {
+					wr, ar := w[k*rowBytes:(k+1)*rowBytes], a[i*aRow:(i+1)*aRow]
+					want := quant.VecDot(typ, n, wr, ar)
+					if d := math.Abs(float64(dst[i*ldd+k] - want)); !(d <= dotTol*magnitude(typ, n, wr, ar)+1e-30) {
+						t.Fatalf("%s %dx%d: dst[%d][%d] = %v, want %v", typ, rows, m, i, k, dst[i*ldd+k], want)
+					}
+				}
+			}
 		}
 	}
 }
