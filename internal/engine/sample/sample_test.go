@@ -329,3 +329,44 @@ func TestNucleusMatchesSortedPrefix(t *testing.T) {
 		}
 	}
 }
+
+// The matcher's output is a prefix of the input that holds no stop string;
+// it is all of the input when no stop string occurs, and otherwise a stop
+// string follows it in the input. (Which stop wins when two overlap depends
+// on where the pieces end: the first one completed stops the output.)
+func FuzzStopMatcher(f *testing.F) {
+	f.Add("hello END world", "END", "lo", uint8(3))
+	f.Add("aaab", "aab", "b", uint8(1))
+	f.Add("→→stop", "→stop", "→", uint8(2))
+	f.Fuzz(func(t *testing.T, text, stop1, stop2 string, step uint8) {
+		stops := []string{stop1, stop2}
+		m := NewStopMatcher(stops)
+		var b strings.Builder
+		n := int(step%7) + 1
+		stopped := false
+		for i := 0; i < len(text) && !stopped; i += n {
+			out, st := m.Push(text[i:min(i+n, len(text))])
+			b.WriteString(out)
+			stopped = st
+		}
+		if !stopped {
+			b.WriteString(m.Flush())
+		}
+		got := b.String()
+		has := func(s string) bool {
+			return (stop1 != "" && strings.Contains(s, stop1)) || (stop2 != "" && strings.Contains(s, stop2))
+		}
+		switch {
+		case !strings.HasPrefix(text, got):
+			t.Fatalf("output %q is not a prefix of %q", got, text)
+		case has(got):
+			t.Fatalf("output %q holds a stop string of %q", got, stops)
+		case stopped != has(text):
+			t.Fatalf("stopped %v for %q with stops %q", stopped, text, stops)
+		case !stopped && got != text:
+			t.Fatalf("output %q, want all of %q", got, text)
+		case stopped && !((stop1 != "" && strings.HasPrefix(text[len(got):], stop1)) || (stop2 != "" && strings.HasPrefix(text[len(got):], stop2))):
+			t.Fatalf("output %q is not followed by a stop string in %q", got, text)
+		}
+	})
+}
