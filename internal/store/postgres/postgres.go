@@ -18,12 +18,14 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Dialect is PostgreSQL's sqlstore dialect.
-var Dialect = sqlstore.Dialect{
-	Name:         "postgres",
-	DollarParams: true,
-	IsUnique:     func(err error) bool { return hasCode(err, "23505") },
-	IsForeignKey: func(err error) bool { return hasCode(err, "23503") },
+// dialect is PostgreSQL's sqlstore dialect.
+func dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name:         "postgres",
+		DollarParams: true,
+		IsUnique:     func(err error) bool { return hasCode(err, "23505") },
+		IsForeignKey: func(err error) bool { return hasCode(err, "23503") },
+	}
 }
 
 func hasCode(err error, code string) bool {
@@ -42,9 +44,9 @@ func Open(ctx context.Context, dsn string) (*sqlstore.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
-	if err := sqlstore.Migrate(ctx, db, Dialect, migrations, "migrations"); err != nil {
+	if err := sqlstore.Migrate(ctx, db, dialect(), migrations, "migrations"); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate postgres: %w", err)
 	}
-	return sqlstore.New(db, Dialect), nil
+	return sqlstore.New(db, dialect()), nil
 }

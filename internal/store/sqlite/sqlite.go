@@ -20,13 +20,15 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Dialect is SQLite's sqlstore dialect.
-var Dialect = sqlstore.Dialect{
-	Name: "sqlite",
-	IsUnique: func(err error) bool {
-		return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
-	},
-	IsForeignKey: func(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) },
+// dialect is SQLite's sqlstore dialect.
+func dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name: "sqlite",
+		IsUnique: func(err error) bool {
+			return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+		},
+		IsForeignKey: func(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) },
+	}
 }
 
 func hasCode(err error, codes ...int) bool {
@@ -59,9 +61,9 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if err := sqlstore.Migrate(ctx, db, Dialect, migrations, "migrations"); err != nil {
+	if err := sqlstore.Migrate(ctx, db, dialect(), migrations, "migrations"); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate sqlite %s: %w", path, err)
 	}
-	return sqlstore.New(db, Dialect), nil
+	return sqlstore.New(db, dialect()), nil
 }

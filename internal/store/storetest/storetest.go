@@ -41,10 +41,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 }
 
-var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+// t0unix is when the suite's records are made (at0 as a time).
+const t0unix = 1772359200 // 2026-03-01T10:00:00Z
+
+func at0() time.Time { return time.Unix(t0unix, 0).UTC() }
 
 func meta(by string) store.Meta {
-	return store.Meta{CreatedAt: t0, CreatedBy: by, ModifiedAt: t0, ModifiedBy: by}
+	return store.Meta{CreatedAt: at0(), CreatedBy: by, ModifiedAt: at0(), ModifiedBy: by}
 }
 
 func mustErr(t *testing.T, err, want error, what string) {
@@ -79,7 +82,7 @@ func testHubs(t *testing.T, s store.Store) {
 	if !created {
 		t.Fatal("first PutHub reported an update")
 	}
-	later := t0.Add(time.Hour)
+	later := at0().Add(time.Hour)
 	created, err = s.PutHub(ctx, store.Hub{Name: "h1", Region: "eastus2", Meta: store.Meta{CreatedAt: later, CreatedBy: "bob", ModifiedAt: later, ModifiedBy: "bob"}})
 	must(t, err, "update hub")
 	if created {
@@ -87,7 +90,7 @@ func testHubs(t *testing.T, s store.Store) {
 	}
 	h, err := s.GetHub(ctx, "h1")
 	must(t, err, "get hub")
-	if h.Region != "eastus2" || h.CreatedBy != "alice" || !h.CreatedAt.Equal(t0) || h.ModifiedBy != "bob" || !h.ModifiedAt.Equal(later) || len(h.Tags) != 0 {
+	if h.Region != "eastus2" || h.CreatedBy != "alice" || !h.CreatedAt.Equal(at0()) || h.ModifiedBy != "bob" || !h.ModifiedAt.Equal(later) || len(h.Tags) != 0 {
 		t.Fatalf("hub after update = %+v", h)
 	}
 	_, err = s.PutHub(ctx, store.Hub{Name: "h0", Region: "swedencentral", Meta: meta("alice")})
@@ -161,13 +164,13 @@ func testEndpoints(t *testing.T, s store.Store) {
 	got, err := s.GetEndpoint(ctx, "p1", "ep1")
 	must(t, err, "get endpoint")
 	if got.ID != "id1" || got.Model != e.Model || string(got.PrimaryKey) != string(e.PrimaryKey) ||
-		string(got.SecondaryKey) != string(e.SecondaryKey) || got.TokensPerMinute != 200000 || got.Tags["a"] != "b" || !got.CreatedAt.Equal(t0) {
+		string(got.SecondaryKey) != string(e.SecondaryKey) || got.TokensPerMinute != 200000 || got.Tags["a"] != "b" || !got.CreatedAt.Equal(at0()) {
 		t.Fatalf("endpoint = %+v", got)
 	}
 	got.ProvisioningState, got.EndpointState, got.FailureReason = "Failed", "CreationFailed", "weights missing"
 	got.PrimaryKey = []byte{9, 9}
 	got.TokensPerMinute, got.RequestsPerMinute = 5, 6
-	got.ModifiedAt, got.ModifiedBy = t0.Add(time.Minute), "v"
+	got.ModifiedAt, got.ModifiedBy = at0().Add(time.Minute), "v"
 	must(t, s.UpdateEndpoint(ctx, got), "update endpoint")
 	again, err := s.GetEndpoint(ctx, "p1", "ep1")
 	must(t, err, "get updated endpoint")
@@ -237,13 +240,13 @@ func testModels(t *testing.T, s store.Store) {
 
 func testPrincipals(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	must(t, s.CreatePrincipal(ctx, store.Principal{ID: "p1", Name: "alice", TokenHash: "h1", CreatedAt: t0}), "create")
-	must(t, s.CreatePrincipal(ctx, store.Principal{ID: "p2", Name: "bob", TokenHash: "h2", CreatedAt: t0.Add(time.Second)}), "create")
-	mustErr(t, s.CreatePrincipal(ctx, store.Principal{ID: "p1", Name: "x", TokenHash: "h3", CreatedAt: t0}), store.ErrConflict, "duplicate id")
-	mustErr(t, s.CreatePrincipal(ctx, store.Principal{ID: "p3", Name: "x", TokenHash: "h1", CreatedAt: t0}), store.ErrConflict, "duplicate token hash")
+	must(t, s.CreatePrincipal(ctx, store.Principal{ID: "p1", Name: "alice", TokenHash: "h1", CreatedAt: at0()}), "create")
+	must(t, s.CreatePrincipal(ctx, store.Principal{ID: "p2", Name: "bob", TokenHash: "h2", CreatedAt: at0().Add(time.Second)}), "create")
+	mustErr(t, s.CreatePrincipal(ctx, store.Principal{ID: "p1", Name: "x", TokenHash: "h3", CreatedAt: at0()}), store.ErrConflict, "duplicate id")
+	mustErr(t, s.CreatePrincipal(ctx, store.Principal{ID: "p3", Name: "x", TokenHash: "h1", CreatedAt: at0()}), store.ErrConflict, "duplicate token hash")
 	p, err := s.PrincipalByTokenHash(ctx, "h2")
 	must(t, err, "by token")
-	if p.ID != "p2" || p.Name != "bob" || !p.CreatedAt.Equal(t0.Add(time.Second)) {
+	if p.ID != "p2" || p.Name != "bob" || !p.CreatedAt.Equal(at0().Add(time.Second)) {
 		t.Fatalf("principal = %+v", p)
 	}
 	_, err = s.PrincipalByTokenHash(ctx, "nope")
@@ -253,7 +256,7 @@ func testPrincipals(t *testing.T, s store.Store) {
 	if len(list) != 2 || list[0].ID != "p1" {
 		t.Fatalf("ListPrincipals = %+v", list)
 	}
-	_, err = s.PutRoleAssignment(ctx, store.RoleAssignment{ID: "r1", PrincipalID: "p1", Role: "Owner", Scope: "/", CreatedAt: t0})
+	_, err = s.PutRoleAssignment(ctx, store.RoleAssignment{ID: "r1", PrincipalID: "p1", Role: "Owner", Scope: "/", CreatedAt: at0()})
 	must(t, err, "assign")
 	must(t, s.DeletePrincipal(ctx, "p1"), "delete principal")
 	_, err = s.GetRoleAssignment(ctx, "r1")
@@ -265,25 +268,25 @@ func testPrincipals(t *testing.T, s store.Store) {
 
 func testRoleAssignments(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	must(t, s.CreatePrincipal(ctx, store.Principal{ID: "p1", Name: "a", TokenHash: "h1", CreatedAt: t0}), "create")
-	must(t, s.CreatePrincipal(ctx, store.Principal{ID: "p2", Name: "b", TokenHash: "h2", CreatedAt: t0}), "create")
-	_, err := s.PutRoleAssignment(ctx, store.RoleAssignment{ID: "r0", PrincipalID: "ghost", Role: "Owner", Scope: "/", CreatedAt: t0})
+	must(t, s.CreatePrincipal(ctx, store.Principal{ID: "p1", Name: "a", TokenHash: "h1", CreatedAt: at0()}), "create")
+	must(t, s.CreatePrincipal(ctx, store.Principal{ID: "p2", Name: "b", TokenHash: "h2", CreatedAt: at0()}), "create")
+	_, err := s.PutRoleAssignment(ctx, store.RoleAssignment{ID: "r0", PrincipalID: "ghost", Role: "Owner", Scope: "/", CreatedAt: at0()})
 	mustErr(t, err, store.ErrNotFound, "assignment for a missing principal")
-	created, err := s.PutRoleAssignment(ctx, store.RoleAssignment{ID: "r1", PrincipalID: "p1", Role: "Reader", Scope: "/hubs/h", CreatedAt: t0})
+	created, err := s.PutRoleAssignment(ctx, store.RoleAssignment{ID: "r1", PrincipalID: "p1", Role: "Reader", Scope: "/hubs/h", CreatedAt: at0()})
 	must(t, err, "assign")
 	if !created {
 		t.Fatal("first put reported an update")
 	}
-	created, err = s.PutRoleAssignment(ctx, store.RoleAssignment{ID: "r1", PrincipalID: "p1", Role: "Owner", Scope: "/hubs/h", CreatedAt: t0.Add(time.Hour)})
+	created, err = s.PutRoleAssignment(ctx, store.RoleAssignment{ID: "r1", PrincipalID: "p1", Role: "Owner", Scope: "/hubs/h", CreatedAt: at0().Add(time.Hour)})
 	must(t, err, "reassign")
 	if created {
 		t.Fatal("second put reported a create")
 	}
-	_, err = s.PutRoleAssignment(ctx, store.RoleAssignment{ID: "r2", PrincipalID: "p2", Role: "Reader", Scope: "/", CreatedAt: t0})
+	_, err = s.PutRoleAssignment(ctx, store.RoleAssignment{ID: "r2", PrincipalID: "p2", Role: "Reader", Scope: "/", CreatedAt: at0()})
 	must(t, err, "assign p2")
 	a, err := s.GetRoleAssignment(ctx, "r1")
 	must(t, err, "get")
-	if a.Role != "Owner" || a.Scope != "/hubs/h" || !a.CreatedAt.Equal(t0) {
+	if a.Role != "Owner" || a.Scope != "/hubs/h" || !a.CreatedAt.Equal(at0()) {
 		t.Fatalf("assignment = %+v", a)
 	}
 	mine, err := s.ListRoleAssignments(ctx, "p2")
@@ -364,9 +367,9 @@ func testUsage(t *testing.T, s store.Store) {
 
 func testUsageIdempotent(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	r := usageRec("same", "a", "m", t0, 10, 1)
+	r := usageRec("same", "a", "m", at0(), 10, 1)
 	must(t, s.AppendUsage(ctx, []snapshot.UsageRecord{r}), "append")
-	must(t, s.AppendUsage(ctx, []snapshot.UsageRecord{r, usageRec("new", "a", "m", t0, 5, 1)}), "append again")
+	must(t, s.AppendUsage(ctx, []snapshot.UsageRecord{r, usageRec("new", "a", "m", at0(), 5, 1)}), "append again")
 	rows, err := s.QueryUsage(ctx, store.UsageQuery{Project: "p1", GroupBy: store.GroupByEndpoint})
 	must(t, err, "query")
 	if len(rows) != 1 || rows[0].Requests != 2 || rows[0].PromptTokens != 15 {
@@ -400,7 +403,7 @@ func testConcurrentWrites(t *testing.T, s store.Store) {
 		}()
 		go func() {
 			defer wg.Done()
-			errs <- s.AppendUsage(ctx, []snapshot.UsageRecord{usageRec(fmt.Sprintf("r%d", i), "a", "m", t0, 1, 1)})
+			errs <- s.AppendUsage(ctx, []snapshot.UsageRecord{usageRec(fmt.Sprintf("r%d", i), "a", "m", at0(), 1, 1)})
 		}()
 	}
 	wg.Wait()
