@@ -564,3 +564,62 @@ func TestCacheBudget(t *testing.T) {
 		}
 	}
 }
+
+// Many requests with random lengths, cancellations, budgets and prefix reuse:
+// every stream ends with exactly one final event and no cache leaks.
+func TestStress(t *testing.T) {
+	vocab := 259 + len(testWords)
+	m := &fakeModel{vocab: vocab, next: hashNext}
+	s := newSched(t, m, Options{MaxSeqs: 4, MaxQueue: 200, ChunkSize: 5, MaxBatch: 16, ContextLen: 48,
+		MaxCacheTokens: 120, PrefixCache: 3})
+	var wg sync.WaitGroup
+	x := uint32(7)
+	rnd := func(n int) int { x = x*1664525 + 1013904223; return int(x>>16) % n }
+	for i := range 60 {
+		p := make([]int32, 1+rnd(30))
+		for j := range p {
+			p[j] = int32(3 + rnd(20)) // few distinct tokens: prefixes repeat
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancelAfter := rnd(6) // events before cancelling; 5 = never
+		st, err := s.Submit(ctx, Request{Prompt: p, MaxTokens: 1 + rnd(15), IgnoreEOS: i%2 == 0,
+			Stop: []string{"x!"}, Sampling: sample.Params{Temperature: float32(rnd(2)), Seed: int64(i)}})
+		if err != nil {
+			cancel()
+			t.Fatalf("submit %d: %v", i, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer cancel()
+			finals := 0
+			for n := 0; ; n++ {
+				if n == cancelAfter {
+					cancel()
+				}
+				e, err := st.Recv(context.Background())
+				if err != nil {
+					break
+				}
+				if e.Done {
+					finals++
+					if e.FinishReason == FinishError {
+						t.Errorf("request %d failed: %v", i, e.Err)
+					}
+				}
+			}
+			if finals != 1 {
+				t.Errorf("request %d: %d final events", i, finals)
+			}
+		}()
+	}
+	wg.Wait()
+	waitFor(t, func() bool { st := s.Stats(); return st.Active == 0 && st.Queued == 0 })
+	s.Close()
+	if m.live != 0 {
+		t.Errorf("%d caches leaked", m.live)
+	}
+	if st := s.Stats(); st.Completed != 60 || st.ReservedTokens != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
