@@ -134,6 +134,9 @@ func (cp *ControlPlane) deleteHub(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		return err
 	}
+	if err := cp.dropAssignments(r.Context(), hubScope(name)); err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

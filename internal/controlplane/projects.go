@@ -125,6 +125,9 @@ func (cp *ControlPlane) deleteProject(w http.ResponseWriter, r *http.Request, c 
 		}
 		return err
 	}
+	if err := cp.dropAssignments(r.Context(), projectScope(p.Hub, p.Name)); err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

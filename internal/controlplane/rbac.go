@@ -1,6 +1,9 @@
 package controlplane
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -68,6 +71,24 @@ func projectScope(hub, project string) string { return "/hubs/" + hub + "/projec
 // within reports whether target is scope or lies below it.
 func within(target, scope string) bool {
 	return scope == "/" || target == scope || strings.HasPrefix(target, scope+"/")
+}
+
+// dropAssignments deletes the role assignments at scope or below it, after
+// the hub or project it names was deleted, so that a new resource of the
+// same name does not inherit them.
+func (cp *ControlPlane) dropAssignments(ctx context.Context, scope string) error {
+	as, err := cp.st.ListRoleAssignments(ctx, "")
+	if err != nil {
+		return fmt.Errorf("drop role assignments of %s: %w", scope, err)
+	}
+	for _, a := range as {
+		if within(a.Scope, scope) {
+			if err := cp.st.DeleteRoleAssignment(ctx, a.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("drop role assignments of %s: %w", scope, err)
+			}
+		}
+	}
+	return nil
 }
 
 // caller is an authenticated principal with its role assignments.

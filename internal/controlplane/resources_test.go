@@ -76,8 +76,14 @@ func TestHubsAndProjects(t *testing.T) {
 		t.Fatalf("projects = %+v", list.Value)
 	}
 	e.wantError(adminToken, "DELETE", "/api/hubs/hub1", nil, http.StatusConflict, "Conflict")
+	pid, _ := e.principal("member", "Reader", "/hubs/hub1/projects/proj1")
+	e.call(adminToken, "PUT", "/api/roleAssignments/hub-reader", map[string]string{"principalId": pid, "roleDefinitionName": "Reader", "scope": "/hubs/hub1"}, http.StatusCreated, nil)
 	e.call(adminToken, "DELETE", "/api/hubs/hub1/projects/proj1", nil, http.StatusNoContent, nil)
+	// Deleting a project drops the role assignments at its scope.
+	e.wantError(adminToken, "GET", "/api/roleAssignments/ra-member", nil, http.StatusNotFound, "NotFound")
+	e.call(adminToken, "GET", "/api/roleAssignments/hub-reader", nil, http.StatusOK, nil)
 	e.call(adminToken, "DELETE", "/api/hubs/hub1", nil, http.StatusNoContent, nil)
+	e.wantError(adminToken, "GET", "/api/roleAssignments/hub-reader", nil, http.StatusNotFound, "NotFound")
 	e.wantError(adminToken, "GET", "/api/hubs/hub1", nil, http.StatusNotFound, "NotFound")
 	var hubs apiv1.List[apiv1.Hub]
 	e.call(adminToken, "GET", "/api/hubs", nil, http.StatusOK, &hubs)
