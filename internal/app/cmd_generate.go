@@ -37,6 +37,11 @@ func runGenerate(ctx context.Context, args []string, env Env) error {
 	ignoreEOS := fs.Bool("ignore-eos", false, "do not stop at end-of-generation tokens")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
 	asJSON := fs.Bool("json", false, "print one JSON object with ids, text and timings")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: maas generate --model FILE (--prompt TEXT | --tokens IDS) [--chat] [--ctx N]\n"+
+			"         [--max-tokens N] [--temperature T] [--seed S] [--ignore-eos] [--json]")
+		fs.PrintDefaults()
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -155,12 +160,12 @@ func runGenerate(ctx context.Context, args []string, env Env) error {
 		LoadMS: ms(loadTime), PromptMS: ms(promptTime), GenerationMS: ms(genTime),
 		PromptTokPerSec: rate(final.PromptTokens, promptTime), GenTokPerSec: rate(genTokens, genTime),
 	}
-	b, err := json.Marshal(res)
-	if err != nil {
-		return fmt.Errorf("encode result: %w", err)
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(res); err != nil {
+		return fmt.Errorf("write result: %w", err)
 	}
-	_, err = fmt.Fprintf(env.Stdout, "%s\n", b)
-	return err
+	return nil
 }
 
 // parseGenerateIDs parses "1,2,3" (spaces allowed) into token ids.
