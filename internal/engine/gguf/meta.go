@@ -138,11 +138,15 @@ func (f *File) FloatOr(key string, def float64) (float64, error) {
 }
 
 func typeErr(key string, v Value, want string) error {
+	return fmt.Errorf("gguf: %w", typeMismatch(key, v, want))
+}
+
+func typeMismatch(key string, v Value, want string) error {
 	t := v.Type.String()
 	if v.Type == TypeArray {
 		t = "array of " + v.Elem.String()
 	}
-	return fmt.Errorf("gguf: metadata key %q has type %s, want %s", key, t, want)
+	return fmt.Errorf("metadata key %q has type %s, want %s", key, t, want)
 }
 
 // checkKnownKeys rejects general.* keys whose type contradicts the format.
@@ -150,23 +154,23 @@ func (f *File) checkKnownKeys() error {
 	if v, ok := f.KV("general.alignment"); ok {
 		a, ok := v.Uint()
 		if !ok {
-			return typeErr("general.alignment", v, "an unsigned integer")
+			return typeMismatch("general.alignment", v, "an unsigned integer")
 		}
 		if a == 0 || a > maxAlignment || bits.OnesCount64(a) != 1 {
-			return fmt.Errorf("gguf: metadata key %q is %d, want a power of two in [1, %d]", "general.alignment", a, maxAlignment)
+			return fmt.Errorf("metadata key %q is %d, want a power of two in [1, %d]", "general.alignment", a, maxAlignment)
 		}
 	}
 	for _, k := range []string{"general.architecture", "general.name"} {
 		if v, ok := f.KV(k); ok {
 			if _, ok := v.Str(); !ok {
-				return typeErr(k, v, "a string")
+				return typeMismatch(k, v, "a string")
 			}
 		}
 	}
 	for _, k := range []string{"general.file_type", "general.quantization_version"} {
 		if v, ok := f.KV(k); ok {
 			if _, ok := v.Uint(); !ok {
-				return typeErr(k, v, "an unsigned integer")
+				return typeMismatch(k, v, "an unsigned integer")
 			}
 		}
 	}

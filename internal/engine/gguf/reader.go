@@ -68,7 +68,7 @@ type File struct {
 func ParseBytes(b []byte) (*File, error) {
 	f, err := parse(&byteReaderAt{b}, int64(len(b)))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gguf: %w", err)
 	}
 	f.mem = b
 	return f, nil
@@ -79,7 +79,7 @@ func ParseBytes(b []byte) (*File, error) {
 func Parse(r io.ReaderAt, size int64) (*File, error) {
 	f, err := parse(r, size)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gguf: %w", err)
 	}
 	f.ra = r
 	return f, nil
@@ -159,7 +159,7 @@ type decoder struct {
 func (d *decoder) remaining() int64 { return d.size - d.off }
 
 func (d *decoder) errf(format string, args ...any) error {
-	return fmt.Errorf("gguf: at byte %d: %s", d.off, fmt.Sprintf(format, args...))
+	return fmt.Errorf("at byte %d: %s", d.off, fmt.Sprintf(format, args...))
 }
 
 func (d *decoder) read(n int) ([]byte, error) {
@@ -213,7 +213,7 @@ func (d *decoder) str() (string, error) {
 		return "", err
 	}
 	if n > uint64(d.remaining()) {
-		return "", fmt.Errorf("gguf: at byte %d: string length %d exceeds the %d bytes left", start, n, d.remaining())
+		return "", fmt.Errorf("at byte %d: string length %d exceeds the %d bytes left", start, n, d.remaining())
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(d.r, b); err != nil {
@@ -225,43 +225,43 @@ func (d *decoder) str() (string, error) {
 
 func parse(r io.ReaderAt, size int64) (*File, error) {
 	if size < 0 {
-		return nil, fmt.Errorf("gguf: negative size %d", size)
+		return nil, fmt.Errorf("negative size %d", size)
 	}
 	d := &decoder{r: bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 1<<16), size: size}
 	magic, err := d.read(4)
 	if err != nil {
-		return nil, fmt.Errorf("gguf: read magic: %w", err)
+		return nil, fmt.Errorf("read magic: %w", err)
 	}
 	if string(magic) != Magic {
-		return nil, fmt.Errorf("gguf: bad magic %q, want %q (not a GGUF file)", magic, Magic)
+		return nil, fmt.Errorf("bad magic %q, want %q (not a GGUF file)", magic, Magic)
 	}
 	version, err := d.u32()
 	if err != nil {
-		return nil, fmt.Errorf("gguf: read version: %w", err)
+		return nil, fmt.Errorf("read version: %w", err)
 	}
 	switch {
 	case version == 2 || version == 3:
 	case version == 1:
-		return nil, fmt.Errorf("gguf: version 1 is not supported (only 2 and 3)")
+		return nil, fmt.Errorf("version 1 is not supported (only 2 and 3)")
 	case version&0xFFFF == 0 && version != 0:
-		return nil, fmt.Errorf("gguf: version field 0x%08x looks big-endian; only little-endian files are supported", version)
+		return nil, fmt.Errorf("version field 0x%08x looks big-endian; only little-endian files are supported", version)
 	default:
-		return nil, fmt.Errorf("gguf: unsupported version %d (only 2 and 3)", version)
+		return nil, fmt.Errorf("unsupported version %d (only 2 and 3)", version)
 	}
 	nTensors, err := d.u64()
 	if err != nil {
-		return nil, fmt.Errorf("gguf: read tensor count: %w", err)
+		return nil, fmt.Errorf("read tensor count: %w", err)
 	}
 	nKV, err := d.u64()
 	if err != nil {
-		return nil, fmt.Errorf("gguf: read metadata count: %w", err)
+		return nil, fmt.Errorf("read metadata count: %w", err)
 	}
 	// Each KV needs at least a key length, a type and one byte of value.
 	if nKV > uint64(d.remaining())/(8+4+1) {
-		return nil, fmt.Errorf("gguf: metadata count %d cannot fit in the %d bytes left", nKV, d.remaining())
+		return nil, fmt.Errorf("metadata count %d cannot fit in the %d bytes left", nKV, d.remaining())
 	}
 	if nTensors > uint64(d.remaining())/minTensorInfo {
-		return nil, fmt.Errorf("gguf: tensor count %d cannot fit in the %d bytes left", nTensors, d.remaining())
+		return nil, fmt.Errorf("tensor count %d cannot fit in the %d bytes left", nTensors, d.remaining())
 	}
 	f := &File{Version: version, Alignment: DefaultAlignment, size: size,
 		kvs: make([]KV, 0, nKV), kvIndex: make(map[string]int, nKV)}
@@ -269,18 +269,18 @@ func parse(r io.ReaderAt, size int64) (*File, error) {
 		kvStart := d.off
 		key, err := d.str()
 		if err != nil {
-			return nil, fmt.Errorf("gguf: read key of metadata entry %d: %w", i, err)
+			return nil, fmt.Errorf("read key of metadata entry %d: %w", i, err)
 		}
 		if _, dup := f.kvIndex[key]; dup {
-			return nil, fmt.Errorf("gguf: at byte %d: duplicate metadata key %q", kvStart, key)
+			return nil, fmt.Errorf("at byte %d: duplicate metadata key %q", kvStart, key)
 		}
 		typ, err := d.u32()
 		if err != nil {
-			return nil, fmt.Errorf("gguf: read type of key %q: %w", key, err)
+			return nil, fmt.Errorf("read type of key %q: %w", key, err)
 		}
 		v, err := d.value(ValueType(typ), 0)
 		if err != nil {
-			return nil, fmt.Errorf("gguf: read value of key %q: %w", key, err)
+			return nil, fmt.Errorf("read value of key %q: %w", key, err)
 		}
 		f.kvIndex[key] = len(f.kvs)
 		f.kvs = append(f.kvs, KV{Key: key, Value: v})
@@ -293,7 +293,7 @@ func parse(r io.ReaderAt, size int64) (*File, error) {
 		f.Alignment = a
 	}
 	if nTensors > uint64(d.remaining())/minTensorInfo {
-		return nil, fmt.Errorf("gguf: tensor count %d cannot fit in the %d bytes left after metadata", nTensors, d.remaining())
+		return nil, fmt.Errorf("tensor count %d cannot fit in the %d bytes left after metadata", nTensors, d.remaining())
 	}
 	f.tensors = make([]TensorInfo, 0, nTensors)
 	f.tIndex = make(map[string]int, nTensors)
@@ -303,14 +303,14 @@ func parse(r io.ReaderAt, size int64) (*File, error) {
 			return nil, err
 		}
 		if _, dup := f.tIndex[t.Name]; dup {
-			return nil, fmt.Errorf("gguf: tensor %d: duplicate tensor name %q", i, t.Name)
+			return nil, fmt.Errorf("tensor %d: duplicate tensor name %q", i, t.Name)
 		}
 		f.tIndex[t.Name] = len(f.tensors)
 		f.tensors = append(f.tensors, t)
 	}
 	dataOff := alignUp(uint64(d.off), f.Alignment)
 	if len(f.tensors) > 0 && dataOff > uint64(size) {
-		return nil, fmt.Errorf("gguf: data section would start at byte %d, past the end of the %d-byte file", dataOff, size)
+		return nil, fmt.Errorf("data section would start at byte %d, past the end of the %d-byte file", dataOff, size)
 	}
 	f.DataOffset = int64(dataOff)
 	dataLen := uint64(0)
@@ -319,7 +319,7 @@ func parse(r io.ReaderAt, size int64) (*File, error) {
 	}
 	for _, t := range f.tensors {
 		if t.Offset > dataLen || t.Size > dataLen-t.Offset {
-			return nil, fmt.Errorf("gguf: tensor %q (%s %v): data [%d, +%d) runs past the end of the %d-byte data section (truncated file?)",
+			return nil, fmt.Errorf("tensor %q (%s %v): data [%d, +%d) runs past the end of the %d-byte data section (truncated file?)",
 				t.Name, t.TypeName(), t.Dims, t.Offset, t.Size, dataLen)
 		}
 	}
@@ -335,10 +335,10 @@ func (d *decoder) tensorInfo(i uint64, align uint64) (TensorInfo, error) {
 	start := d.off
 	name, err := d.str()
 	if err != nil {
-		return TensorInfo{}, fmt.Errorf("gguf: read name of tensor %d: %w", i, err)
+		return TensorInfo{}, fmt.Errorf("read name of tensor %d: %w", i, err)
 	}
 	wrap := func(what string, err error) error {
-		return fmt.Errorf("gguf: tensor %q (info at byte %d): %s: %w", name, start, what, err)
+		return fmt.Errorf("tensor %q (info at byte %d): %s: %w", name, start, what, err)
 	}
 	nd, err := d.u32()
 	if err != nil {
@@ -402,7 +402,7 @@ func (d *decoder) value(t ValueType, depth int) (Value, error) {
 	case TypeBool:
 		x, err := d.u8()
 		if err == nil && x > 1 {
-			return Value{}, fmt.Errorf("gguf: at byte %d: bool value %d is neither 0 nor 1", start, x)
+			return Value{}, fmt.Errorf("at byte %d: bool value %d is neither 0 nor 1", start, x)
 		}
 		return Value{Type: t, v: x == 1}, err
 	case TypeString:
@@ -420,7 +420,7 @@ func (d *decoder) value(t ValueType, depth int) (Value, error) {
 	case TypeArray:
 		return d.array(depth)
 	}
-	return Value{}, fmt.Errorf("gguf: at byte %d: unknown value type %d", start-4, uint32(t))
+	return Value{}, fmt.Errorf("at byte %d: unknown value type %d", start-4, uint32(t))
 }
 
 func (d *decoder) array(depth int) (Value, error) {
@@ -439,10 +439,10 @@ func (d *decoder) array(depth int) (Value, error) {
 	}
 	min := et.minSize()
 	if min < 0 {
-		return Value{}, fmt.Errorf("gguf: at byte %d: array of unknown element type %d", start, et32)
+		return Value{}, fmt.Errorf("at byte %d: array of unknown element type %d", start, et32)
 	}
 	if n > uint64(d.remaining())/uint64(min) {
-		return Value{}, fmt.Errorf("gguf: at byte %d: array of %d %s values cannot fit in the %d bytes left", start, n, et, d.remaining())
+		return Value{}, fmt.Errorf("at byte %d: array of %d %s values cannot fit in the %d bytes left", start, n, et, d.remaining())
 	}
 	out := Value{Type: TypeArray, Elem: et}
 	switch et {
@@ -474,7 +474,7 @@ func (d *decoder) array(depth int) (Value, error) {
 				return Value{}, err
 			}
 			if x > 1 {
-				return Value{}, fmt.Errorf("gguf: at byte %d: bool element %d is %d, neither 0 nor 1", d.off-1, i, x)
+				return Value{}, fmt.Errorf("at byte %d: bool element %d is %d, neither 0 nor 1", d.off-1, i, x)
 			}
 			s[i] = x == 1
 		}

@@ -72,12 +72,12 @@ type Model struct {
 func Load(path string, opts Options) (*Model, error) {
 	f, err := gguf.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("phi3: load: %w", err)
+		return nil, fmt.Errorf("load model: %w", err)
 	}
 	m, err := New(f, opts)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("phi3: load %s: %w", path, err)
+		return nil, fmt.Errorf("load model %s: %w", path, err)
 	}
 	m.ownsFile = true
 	return m, nil
