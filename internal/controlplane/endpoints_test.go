@@ -1,10 +1,12 @@
 package controlplane_test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	apiv1 "maas/api/v1"
@@ -301,5 +303,53 @@ func TestDomainURIAndRetiredModel(t *testing.T) {
 	e.restart()
 	if e.holder.Load().Version <= v {
 		t.Fatalf("version after restart %d, before %d", e.holder.Load().Version, v)
+	}
+}
+
+// TestConcurrentCreatesKeepRules races creates of the same name in one
+// region (different projects) and of the same model in one project: exactly
+// one of each wins.
+func TestConcurrentCreatesKeepRules(t *testing.T) {
+	e := newEnv(t)
+	const n = 6
+	for i := range n {
+		e.addModel(fmt.Sprintf("m%d", i), "eastus2")
+		e.addHubProject("h", fmt.Sprintf("p%d", i), "eastus2")
+	}
+	var wg sync.WaitGroup
+	codes := make(chan int, 2*n)
+	for i := range n {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			st, _ := e.do(adminToken, "PUT", fmt.Sprintf("/api/projects/p%d/serverlessEndpoints/same", i), endpointBody(fmt.Sprintf("m%d", i)))
+			codes <- st
+		}()
+		go func() {
+			defer wg.Done()
+			st, _ := e.do(adminToken, "PUT", fmt.Sprintf("/api/projects/p0/serverlessEndpoints/x%d", i), endpointBody("m5"))
+			codes <- st
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	created, conflicts := 0, 0
+	for c := range codes {
+		switch c {
+		case http.StatusCreated:
+			created++
+		case http.StatusConflict:
+			conflicts++
+		default:
+			t.Errorf("unexpected status %d", c)
+		}
+	}
+	// One endpoint named "same" in eastus2, and one m5 endpoint in p0 (p0's
+	// "same" would serve m0, so the two rules never collide): 2 creates.
+	if created != 2 || conflicts != 2*n-2 {
+		t.Fatalf("%d created, %d conflicts; want 2 and %d", created, conflicts, 2*n-2)
+	}
+	if len(e.holder.Load().Endpoints) != 2 {
+		t.Fatalf("snapshot has %d endpoints, want 2", len(e.holder.Load().Endpoints))
 	}
 }
