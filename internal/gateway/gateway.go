@@ -263,7 +263,7 @@ func (c *call) serve(route router, h handlerFunc) *apiError {
 	if !ep.Online {
 		return errf(http.StatusServiceUnavailable, "endpoint_not_ready", "The endpoint %q is not online.", ep.Name)
 	}
-	if e := checkAPIVersion(c.r, c.surface); e != nil {
+	if e := checkAPIVersion(c.r); e != nil {
 		return e
 	}
 	return h(c)
@@ -284,7 +284,7 @@ func (c *call) quotaHeaders() {
 
 // checkAPIVersion accepts a missing api-version (OpenAI clients) and the
 // versions the Azure AI Model Inference API has published.
-func checkAPIVersion(r *http.Request, s surface) *apiError {
+func checkAPIVersion(r *http.Request) *apiError {
 	v, present := r.URL.Query()["api-version"]
 	if !present {
 		return nil
