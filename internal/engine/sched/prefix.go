@@ -22,10 +22,11 @@ type prefixEntry struct {
 
 // prefixPool is owned by the loop goroutine; no locking.
 type prefixPool struct {
-	max     int // entries kept at most; 0 disables reuse
-	entries []prefixEntry
-	tokens  int // sum of len(tokens)
-	clock   int64
+	max       int // entries kept at most; 0 disables reuse
+	maxTokens int // positions kept at most
+	entries   []prefixEntry
+	tokens    int // sum of len(tokens)
+	clock     int64
 }
 
 // take removes and returns the entry sharing the longest prefix with prompt
@@ -54,7 +55,7 @@ func (p *prefixPool) put(c Cache, tokens []int32) []prefixEntry {
 	p.entries = append(p.entries, prefixEntry{cache: c, tokens: tokens, used: p.clock})
 	p.tokens += len(tokens)
 	var out []prefixEntry
-	for len(p.entries) > p.max {
+	for len(p.entries) > p.max || (p.tokens > p.maxTokens && len(p.entries) > 0) {
 		out = append(out, p.evictOldest())
 	}
 	return out

@@ -36,6 +36,9 @@ type Options struct {
 	// PrefixCache is how many finished sequences' caches are kept for
 	// prompts that start with the same tokens (0: off).
 	PrefixCache int
+	// MaxKeptTokens bounds the positions held by kept caches (default
+	// ContextLen: at most one full context of KV memory lies idle).
+	MaxKeptTokens int
 }
 
 func (o Options) withDefaults() Options {
@@ -140,6 +143,10 @@ func New(model Model, tok *tokenizer.Tokenizer, opts Options) (*Scheduler, error
 	}
 	s.stats.MaxSeqs, s.stats.MaxQueue = opts.MaxSeqs, opts.MaxQueue
 	s.prefix.max = max(opts.PrefixCache, 0)
+	s.prefix.maxTokens = opts.MaxKeptTokens
+	if s.prefix.maxTokens <= 0 {
+		s.prefix.maxTokens = opts.ContextLen
+	}
 	go s.loop()
 	return s, nil
 }

@@ -537,6 +537,15 @@ func TestPrefixReuse(t *testing.T) {
 	if m.live != 0 {
 		t.Errorf("%d caches not released after Close", m.live)
 	}
+
+	// Kept positions are bounded: a 10-position bound keeps nothing here.
+	small := newSched(t, &fakeModel{vocab: vocab, next: hashNext}, Options{ContextLen: 128, PrefixCache: 2, MaxKeptTokens: 10})
+	for range 2 {
+		run(t, small, context.Background(), req(prompt(1)))
+	}
+	if st := small.Stats(); st.PrefixHits != 0 || st.KeptTokens != 0 {
+		t.Errorf("with a 10-position bound: %d hits, %d kept positions", st.PrefixHits, st.KeptTokens)
+	}
 }
 
 func TestCacheBudget(t *testing.T) {
