@@ -1,13 +1,16 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"maas/api/inference"
+	"maas/internal/ledger"
 	"maas/internal/snapshot"
 )
 
@@ -46,9 +49,15 @@ func TestMetricsText(t *testing.T) {
 }
 
 // TestLedgerMatchesClientUsage checks that the usage records match the usage
-// returned to clients, request for request, streamed or not.
+// returned to clients, request for request, streamed or not, after going
+// through the batching ledger writer.
 func TestLedgerMatchesClientUsage(t *testing.T) {
-	e := newEnv(t)
+	store := &appendStore{}
+	var w *ledger.Writer
+	e := newEnv(t, func(o *Options, _ *snapshot.Endpoint, _ *fakeModel) {
+		w = ledger.New(store, ledger.Options{BatchSize: 5, FlushInterval: time.Millisecond, Logger: discardLogger()})
+		o.Usage = w
+	})
 	type seen struct {
 		id    string
 		usage inference.Usage
@@ -86,7 +95,10 @@ func TestLedgerMatchesClientUsage(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	recs := e.usage.all()
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs := store.all()
 	if len(recs) != len(clients) {
 		t.Fatalf("%d records for %d requests", len(recs), len(clients))
 	}
@@ -103,4 +115,23 @@ func TestLedgerMatchesClientUsage(t *testing.T) {
 			t.Errorf("request %s: client saw %+v, ledger has %+v", c.id, c.usage, byID[c.id])
 		}
 	}
+}
+
+// appendStore is an in-memory ledger.Appender.
+type appendStore struct {
+	mu   sync.Mutex
+	recs []snapshot.UsageRecord
+}
+
+func (a *appendStore) AppendUsage(_ context.Context, recs []snapshot.UsageRecord) error {
+	a.mu.Lock()
+	a.recs = append(a.recs, recs...)
+	a.mu.Unlock()
+	return nil
+}
+
+func (a *appendStore) all() []snapshot.UsageRecord {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]snapshot.UsageRecord(nil), a.recs...)
 }

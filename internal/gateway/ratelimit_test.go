@@ -247,3 +247,31 @@ func TestQuotaThroughGateway(t *testing.T) {
 		}
 	}
 }
+
+// brokenLimiter is a limiter whose store is down.
+type brokenLimiter struct{}
+
+func (brokenLimiter) Reserve(context.Context, string, Limits, int64) (Decision, error) {
+	return Decision{}, fmt.Errorf("redis: connection refused")
+}
+func (brokenLimiter) Settle(context.Context, string, Limits, int64, int64) error {
+	return fmt.Errorf("redis: connection refused")
+}
+func (brokenLimiter) Peek(context.Context, string, Limits) (Quota, error) {
+	return Quota{}, fmt.Errorf("redis: connection refused")
+}
+
+func TestLimiterDownIs503(t *testing.T) {
+	e := newEnv(t, func(o *Options, _ *snapshot.Endpoint, _ *fakeModel) { o.Limiter = brokenLimiter{} })
+	resp, body := e.do("POST", testEndpoint+"/chat/completions", hello)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || resp.Header.Get("x-ms-error-code") != "rate_limiter_unavailable" {
+		t.Errorf("%d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if n := len(e.usage.all()); n != 0 {
+		t.Errorf("%d usage records", n)
+	}
+	// Requests that need no quota still work.
+	if resp, _ := e.do("GET", testEndpoint+"/info", ""); resp.StatusCode != 200 {
+		t.Errorf("info: %d", resp.StatusCode)
+	}
+}

@@ -57,7 +57,9 @@ func (c *call) reserve(n int64) *apiError {
 	d, err := c.g.opts.Limiter.Reserve(c.r.Context(), c.ep.ID, c.lim, n)
 	if err != nil {
 		c.log.Error("reserve quota", "error", err)
-		return errf(http.StatusInternalServerError, "internal_error", "The rate limiter is unavailable; try again.")
+		e := errf(http.StatusServiceUnavailable, "rate_limiter_unavailable", "The rate limiter is unavailable; try again shortly.")
+		e.retryAfter = time.Second
+		return e
 	}
 	setQuotaHeaders(c.w.Header(), d.Quota)
 	if d.Allowed {
