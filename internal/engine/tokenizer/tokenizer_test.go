@@ -227,3 +227,35 @@ func BenchmarkEncode100k(b *testing.B) {
 		tok.Encode(text, true, true)
 	}
 }
+
+// The golden english300 prompt (300 llama.cpp tokens of an English
+// paragraph) decodes to text that encodes back to the same ids.
+func TestGoldenPromptRoundTrip(t *testing.T) {
+	tok := loadPhi3(t)
+	b, err := os.ReadFile(testdata.Phi3File(t, "tiny-phi3-f16.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Prompts []struct {
+			Name     string  `json:"name"`
+			TokenIDs []int32 `json:"token_ids"`
+		} `json:"prompts"`
+	}
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range g.Prompts {
+		if p.Name != "english300" {
+			continue
+		}
+		found = true
+		if got := tok.Encode(tok.Decode(p.TokenIDs), true, true); !slices.Equal(got, p.TokenIDs) {
+			t.Fatalf("re-encoded english300 differs:\n got %v\nwant %v", got, p.TokenIDs)
+		}
+	}
+	if !found {
+		t.Fatal("no english300 prompt in the golden file")
+	}
+}
