@@ -94,6 +94,11 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	if c.OrigContext == 0 {
 		c.OrigContext = c.ContextLength
 	}
+	// Bounds far above any Phi-3 (E 5120, F 17920, 40 layers and heads) keep
+	// a hostile file from asking for huge scratch buffers.
+	if c.Embd > 1<<16 || c.FFN > 1<<18 || c.Layers > 4096 || c.Heads > 4096 {
+		return Config{}, fmt.Errorf("phi3: implausible sizes: embedding_length %d, feed_forward_length %d, block_count %d, head_count %d", c.Embd, c.FFN, c.Layers, c.Heads)
+	}
 	if c.Embd%c.Heads != 0 {
 		return Config{}, fmt.Errorf("phi3: embedding_length %d is not a multiple of head_count %d", c.Embd, c.Heads)
 	}

@@ -19,9 +19,11 @@ type Batch struct {
 	Logits []bool
 }
 
-// scratch is the preallocated working memory of a Model, sized for
-// maxBatch rows, so a forward pass allocates nothing after warm-up.
+// scratch is the working memory of a Model, sized for the largest batch
+// seen (at most maxBatch rows), so a forward pass allocates nothing after
+// warm-up.
 type scratch struct {
+	rows     int         // rows the buffers below hold
 	x, h     []float32   // (B, E) residual stream, normalised input
 	qkv      []float32   // (B, E+2*KVDim)
 	att      []float32   // (B, E) attention output (heads concatenated)
@@ -38,8 +40,18 @@ type scratch struct {
 }
 
 func (s *scratch) init(m *Model) {
-	c, b := m.Config, m.maxBatch
+	s.scores = make([][]float32, m.threads)
+}
+
+// ensure sizes the row buffers for batches of b rows. Buffers only grow,
+// so steady-state forward passes allocate nothing, and a model that only
+// decodes never holds prefill-sized buffers.
+func (s *scratch) ensure(c *Config, b int) {
+	if s.rows >= b {
+		return
+	}
 	wide := max(c.Embd, c.FFN)
+	s.rows = b
 	s.x = make([]float32, b*c.Embd)
 	s.h = make([]float32, b*c.Embd)
 	s.qkv = make([]float32, b*(c.Embd+2*c.KVDim()))
@@ -50,7 +62,6 @@ func (s *scratch) init(m *Model) {
 	s.xq = make([]byte, b*actBytesPerValue*wide)
 	s.cos = make([]float32, b*c.RopeDims/2)
 	s.sin = make([]float32, b*c.RopeDims/2)
-	s.scores = make([][]float32, m.threads)
 }
 
 // Forward runs the batch and returns the logits of the rows whose Logits
@@ -135,6 +146,7 @@ func (m *Model) forward(b Batch, caches []*Cache, out []float32) int {
 	c := &m.Config
 	s := &m.s
 	n := len(b.Tokens)
+	s.ensure(c, n)
 	E, kvd, F := c.Embd, c.KVDim(), c.FFN
 	qs := E + 2*kvd // stride of a qkv row
 	half := c.RopeDims / 2
