@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"maas/internal/engine"
+	"maas/internal/engine/gguf"
 	"maas/internal/engine/sample"
 )
 
@@ -28,7 +30,7 @@ func runGenerate(ctx context.Context, args []string, env Env) error {
 	prompt := fs.String("prompt", "", "prompt `text` (BOS added, special-token text parsed)")
 	tokens := fs.String("tokens", "", "prompt as comma-separated token `ids`, used as given")
 	chatMode := fs.Bool("chat", false, "wrap --prompt as one user turn in the Phi-3 chat format")
-	ctxLen := fs.Int("ctx", 4096, "context size of the sequence in tokens (prompt + generated)")
+	ctxLen := fs.Int("ctx", 4096, "context size of the sequence in tokens (prompt + generated); the default is capped at the model's")
 	maxTokens := fs.Int("max-tokens", 128, "most tokens to generate")
 	temp := fs.Float64("temperature", 0.8, "sampling temperature; 0 is greedy")
 	topK := fs.Int("top-k", 0, "keep the K most likely tokens (0: off)")
@@ -60,6 +62,12 @@ func runGenerate(ctx context.Context, args []string, env Env) error {
 	}
 	if *temp < 0 || math.IsNaN(*temp) {
 		return fmt.Errorf("%w: --temperature must be >= 0", errUsage)
+	}
+
+	ctxSet := false
+	fs.Visit(func(f *flag.Flag) { ctxSet = ctxSet || f.Name == "ctx" })
+	if !ctxSet {
+		*ctxLen = min(*ctxLen, modelContext(*model))
 	}
 
 	loadStart := time.Now()
@@ -166,6 +174,23 @@ func runGenerate(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("write result: %w", err)
 	}
 	return nil
+}
+
+// modelContext returns the training context length in a GGUF file's
+// metadata, or a large number when it cannot be read (Load reports why).
+func modelContext(path string) int {
+	const unknown = 1 << 30
+	f, err := gguf.Open(path)
+	if err != nil {
+		return unknown
+	}
+	defer f.Close()
+	arch, _ := f.String("general.architecture")
+	n, ok := f.Uint(arch + ".context_length")
+	if !ok || n == 0 || n > unknown {
+		return unknown
+	}
+	return int(n)
 }
 
 // parseGenerateIDs parses "1,2,3" (spaces allowed) into token ids.
