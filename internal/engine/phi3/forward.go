@@ -66,9 +66,9 @@ func (s *scratch) ensure(c *Config, b int) {
 
 // Forward runs the batch and returns the logits of the rows whose Logits
 // flag is set, in batch order: (rows asked, Vocab) row-major. The slice is
-// reused by the next Forward call. On error no cache is modified, except
-// for a failure in the middle of a batch larger than Options.MaxBatch, where
-// the caches keep the chunks already done.
+// reused by the next Forward call. A batch larger than Options.MaxBatch
+// runs in consecutive chunks. The batch is validated before anything runs,
+// so on error no cache is modified.
 func (m *Model) Forward(b Batch, caches []*Cache) ([]float32, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -240,7 +240,7 @@ type attnTask struct {
 }
 
 func (t *attnTask) run(worker, lo, hi int) {
-	m, c, s := t.m, &t.m.Config, &t.m.s
+	c, s := &t.m.Config, &t.m.s
 	E, kvd, hd := c.Embd, c.KVDim(), c.HeadDim
 	qs := E + 2*kvd
 	group := c.Heads / c.KVHeads
@@ -278,7 +278,6 @@ func (t *attnTask) run(worker, lo, hi int) {
 			kernels.Axpy(w, V[vp:vp+hd], o)
 		}
 	}
-	_ = m
 }
 
 // rmsNorm writes dst[i] = x[i] / sqrt(mean(x[i]^2) + eps) * w for n rows of
