@@ -7,7 +7,8 @@
 # project to show). Without them it builds ./cmd/maas, starts `maas serve` on a
 # free port with a temporary data directory, registers the tiny Phi-3 model of
 # ../shared/testdata/phi3 as "tiny-phi3", creates a hub, a project and an
-# endpoint through the REST API, and stops the server at the end.
+# endpoint through the REST API, and stops the server at the end (MAAS_BIN
+# names a prebuilt binary to use instead).
 #
 # For each page it loads the app in Debian's chromium (--headless --dump-dom),
 # checks the rendered text, and writes a PNG (--screenshot) to OUT_DIR. When
@@ -50,11 +51,15 @@ if [ -z "${MAAS_URL:-}" ]; then
   gguf="$root/../shared/testdata/phi3/tiny-phi3-q4_k_m.gguf"
   [ -f "$gguf" ] || { echo "screenshot.sh: $gguf missing; set MAAS_URL and MAAS_TOKEN instead" >&2; exit 2; }
   gguf="$(cd "$(dirname "$gguf")" && pwd)/$(basename "$gguf")"
-  (cd "$root" && go build -o "$tmp/maas" ./cmd/maas)
+  bin="${MAAS_BIN:-}"
+  if [ -z "$bin" ]; then
+    (cd "$root" && go build -o "$tmp/maas" ./cmd/maas)
+    bin="$tmp/maas"
+  fi
   port=$((20000 + RANDOM % 20000))
   export MAAS_URL="http://127.0.0.1:$port"
   export MAAS_TOKEN="web-e2e-$RANDOM$RANDOM$RANDOM"
-  MAAS_ADMIN_TOKEN="$MAAS_TOKEN" "$tmp/maas" serve --addr "127.0.0.1:$port" --data-dir "$tmp/data" \
+  MAAS_ADMIN_TOKEN="$MAAS_TOKEN" "$bin" serve --addr "127.0.0.1:$port" --data-dir "$tmp/data" \
     --public-url "$MAAS_URL" >"$out/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do
@@ -70,13 +75,13 @@ if [ -z "${MAAS_URL:-}" ]; then
   api PUT "/api/projects/$MAAS_PROJECT/serverlessEndpoints/$endpoint" \
     '{"sku":{"name":"Consumption"},"properties":{"modelSettings":{"modelId":"azureml://registries/azureml/models/tiny-phi3"}}}' >/dev/null
   for _ in $(seq 1 150); do
-    state=$(api GET "/api/projects/$MAAS_PROJECT/serverlessEndpoints/$endpoint" | sed -n 's/.*"provisioningState":"\([A-Za-z]*\)".*/\1/p')
+    state=$(api GET "/api/projects/$MAAS_PROJECT/serverlessEndpoints/$endpoint" | sed -n 's/.*"provisioningState": *"\([A-Za-z]*\)".*/\1/p')
     [ "$state" = Succeeded ] && break
     [ "$state" = Failed ] && { echo "screenshot.sh: endpoint provisioning failed" >&2; api GET "/api/projects/$MAAS_PROJECT/serverlessEndpoints/$endpoint" >&2; exit 1; }
     sleep 0.2
   done
   # One request through the data plane so that the usage page has a row.
-  key=$(api POST "/api/projects/$MAAS_PROJECT/serverlessEndpoints/$endpoint/listKeys" '{}' | sed -n 's/.*"primaryKey":"\([^"]*\)".*/\1/p')
+  key=$(api POST "/api/projects/$MAAS_PROJECT/serverlessEndpoints/$endpoint/listKeys" '{}' | sed -n 's/.*"primaryKey": *"\([^"]*\)".*/\1/p')
   curl -fsS -o /dev/null -H "api-key: $key" -H 'Content-Type: application/json' \
     --data '{"messages":[{"role":"user","content":"hello"}],"max_tokens":8}' \
     "$MAAS_URL/serverless/eastus2/$endpoint/chat/completions?api-version=2024-05-01-preview"
