@@ -31,6 +31,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	domain := fs.String("domain", "", "serve endpoints also as https://<name>.<region>.<domain>")
 	regions := fs.String("regions", "", "extra regions to offer, comma-separated")
 	database := fs.String("database", "", "PostgreSQL URL (postgres://...) instead of the embedded SQLite (env MAAS_DATABASE_URL)")
+	dpFlags := addDataPlaneFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -95,11 +96,12 @@ func runServe(ctx context.Context, args []string, env Env) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/", cp.Handler())
-	stopDP, err := mountDataPlane(ctx, mux, holder, dataPlaneDeps{Store: st, DataDir: dir, Env: env, Logger: logger})
+	handler, stopDP, err := mountDataPlane(ctx, mux, holder, dataPlaneDeps{Store: st, DataDir: dir, Env: env,
+		Logger: logger, Domain: *domain, Opts: dpFlags, Authorize: cp.Authorize})
 	if err != nil {
 		return fmt.Errorf("mount data plane: %w", err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(env.Stderr, "maas serving on %s (data dir %s)\n", base, dir)

@@ -112,3 +112,12 @@ func (cp *ControlPlane) ensureRootOwner(ctx context.Context, principalID string)
 	}
 	return nil
 }
+
+// Authorize checks that r carries the bearer token of a known principal; it
+// guards read-only operational routes outside the REST API (GET /api/ps).
+func (cp *ControlPlane) Authorize(r *http.Request) error {
+	if _, err := cp.authenticate(r); err != nil {
+		return err
+	}
+	return nil
+}

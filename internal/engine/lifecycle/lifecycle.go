@@ -64,14 +64,15 @@ type Counters struct {
 
 // Status describes one loaded (or loading) model.
 type Status struct {
-	Key      string
-	Path     string
-	Bytes    int64
-	Active   int // requests holding it now
-	LoadedAt time.Time
-	LastUsed time.Time
-	Loading  bool
-	Instance Instance // nil while loading
+	Key         string
+	Path        string
+	Bytes       int64
+	Active      int // requests holding it now
+	LoadedAt    time.Time
+	LastUsed    time.Time
+	Loading     bool
+	IdleTimeout time.Duration // unloaded this long after LastUsed when not active
+	Instance    Instance      // nil while loading
 }
 
 type entry struct {
@@ -264,16 +265,19 @@ func (m *Manager) UnloadIdle() int {
 		if e.refs > 0 || e.inst == nil {
 			continue
 		}
-		ttl := e.spec.IdleTimeout
-		if ttl <= 0 {
-			ttl = m.opts.IdleTimeout
-		}
-		if now.Sub(e.lastUsed) >= ttl {
+		if now.Sub(e.lastUsed) >= m.idleOf(e) {
 			m.unloadLocked(e)
 			n++
 		}
 	}
 	return n
+}
+
+func (m *Manager) idleOf(e *entry) time.Duration {
+	if e.spec.IdleTimeout > 0 {
+		return e.spec.IdleTimeout
+	}
+	return m.opts.IdleTimeout
 }
 
 func (m *Manager) janitor() {
@@ -297,7 +301,7 @@ func (m *Manager) Status() []Status {
 	out := make([]Status, 0, len(m.models))
 	for _, e := range m.models {
 		out = append(out, Status{Key: e.spec.Key, Path: e.spec.Path, Bytes: m.bytesOf(e), Active: e.refs,
-			LoadedAt: e.loadedAt, LastUsed: e.lastUsed, Loading: e.inst == nil, Instance: e.inst})
+			LoadedAt: e.loadedAt, LastUsed: e.lastUsed, Loading: e.inst == nil, IdleTimeout: m.idleOf(e), Instance: e.inst})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].LastUsed.After(out[j].LastUsed) })
 	return out
