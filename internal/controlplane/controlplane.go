@@ -139,6 +139,7 @@ func (cp *ControlPlane) Handler() http.Handler {
 	h("DELETE "+ep+"/{name}", cp.deleteEndpoint)
 	h("POST "+ep+"/{name}/listKeys", cp.listKeys)
 	h("POST "+ep+"/{name}/regenerateKeys", cp.regenerateKeys)
+	h("POST "+ep+"/{name}/getStatus", cp.getStatus)
 	h("GET "+ep+"/{name}/quota", cp.getQuota)
 	h("PUT "+ep+"/{name}/quota", cp.putQuota)
 

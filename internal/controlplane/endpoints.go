@@ -338,3 +338,25 @@ func (cp *ControlPlane) reprovisionModel(ctx context.Context, m apiv1.Model, by 
 	}
 	return nil
 }
+
+// getStatus answers the ARM getStatus action: {"metrics":{string:string}}.
+func (cp *ControlPlane) getStatus(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, e, err := cp.endpointFor(r, c)
+	if err != nil {
+		return err
+	}
+	if err := c.require(actRead, projectScope(p.Hub, p.Name)); err != nil {
+		return err
+	}
+	online := "false"
+	if se := cp.holder.Load().Route(e.Region, e.Name); se != nil && se.ID == e.ID && se.Online {
+		online = "true"
+	}
+	return writeJSON(w, http.StatusOK, map[string]map[string]string{"metrics": {
+		"provisioningState": e.ProvisioningState,
+		"endpointState":     e.EndpointState,
+		"serving":           online,
+		"tokensPerMinute":   fmt.Sprint(e.TokensPerMinute),
+		"requestsPerMinute": fmt.Sprint(e.RequestsPerMinute),
+	}})
+}

@@ -60,6 +60,11 @@ func TestEndpointLifecycle(t *testing.T) {
 	}
 	e.wantError(adminToken, "PATCH", "/api/projects/p/serverlessEndpoints/my-ep", map[string]any{"properties": map[string]any{"authMode": "AAD"}}, http.StatusBadRequest, "InvalidRequestContent")
 
+	var status struct{ Metrics map[string]string }
+	e.call(adminToken, "POST", "/api/projects/p/serverlessEndpoints/my-ep/getStatus", nil, http.StatusOK, &status)
+	if status.Metrics["serving"] != "true" || status.Metrics["provisioningState"] != "Succeeded" || status.Metrics["tokensPerMinute"] != "200000" {
+		t.Fatalf("getStatus = %+v", status.Metrics)
+	}
 	var list apiv1.List[apiv1.ServerlessEndpoint]
 	e.call(adminToken, "GET", "/api/projects/p/serverlessEndpoints", nil, http.StatusOK, &list)
 	if len(list.Value) != 1 || list.Value[0].Name != "my-ep" {
