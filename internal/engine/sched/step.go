@@ -228,6 +228,7 @@ func (s *Scheduler) release(q *seq, reusable bool) {
 	}
 	s.mu.Lock()
 	s.stats.ReservedTokens, s.stats.KeptTokens = s.reserved, s.prefix.tokens
+	s.stats.Active = max(s.stats.Active-1, 0) // before the final event is delivered
 	s.mu.Unlock()
 }
 
