@@ -20,11 +20,12 @@ import (
 //
 //	maas quantize IN.gguf OUT.gguf TYPE
 //
-// TYPE is a preset (see parsePreset): q8_0, q4_0, q4_1, q5_0, q5_1, q4_k,
-// q5_k, q6_k, f16, f32 convert every 2-D weight; q4_k_m and q5_k_m mix
-// types per tensor as llama.cpp's presets of those names do. 1-D tensors
-// (norms, rope factors) are written as F32. Metadata is copied, with
-// general.file_type and general.quantization_version set.
+// TYPE is a preset (see parsePreset and preset.typeFor): f32, f16, q8_0,
+// q4_0, q4_1, q5_0, q5_1, q4_k (llama.cpp's Q4_K_S), q5_k (Q5_K_S), q6_k,
+// q4_k_m, q5_k_m, with llama-quantize's per-tensor choices (output.weight
+// Q6_K, more bits for some layers in the mixes). 1-D tensors (norms, rope
+// factors) are written as F32. Metadata is copied, with general.file_type
+// and general.quantization_version set.
 func runQuantize(ctx context.Context, args []string, env Env) error {
 	fs := newFlags("quantize", env)
 	threads := fs.Int("threads", 0, "goroutines converting rows (0: all CPUs)")
@@ -114,8 +115,8 @@ func runQuantize(ctx context.Context, args []string, env Env) error {
 	})
 }
 
-// preset is a target weight format: one base type for 2-D weights, or a
-// llama.cpp mix (Q4_K_M, Q5_K_M).
+// preset is a target weight format: a base type for 2-D weights plus
+// llama.cpp's per-tensor exceptions; mix marks the _M presets.
 type preset struct {
 	name     string
 	base     quant.Type
@@ -137,9 +138,9 @@ func parsePreset(s string) (preset, error) {
 		"q8_0":   {base: quant.Q8_0, fileType: 7},
 		"q5_0":   {base: quant.Q5_0, fileType: 8},
 		"q5_1":   {base: quant.Q5_1, fileType: 9},
-		"q4_k":   {base: quant.Q4_K, fileType: 14}, // Q4_K_S: all Q4_K
+		"q4_k":   {base: quant.Q4_K, fileType: 14}, // Q4_K_S
 		"q4_k_m": {base: quant.Q4_K, mix: true, fileType: 15},
-		"q5_k":   {base: quant.Q5_K, fileType: 16}, // Q5_K_S: all Q5_K
+		"q5_k":   {base: quant.Q5_K, fileType: 16}, // Q5_K_S
 		"q5_k_m": {base: quant.Q5_K, mix: true, fileType: 17},
 		"q6_k":   {base: quant.Q6_K, fileType: 18},
 	}
@@ -169,28 +170,43 @@ func useMoreBits(i, n int) bool {
 	return i < n/8 || i >= 7*n/8 || (i-n/8)%3 == 2
 }
 
-// typeFor returns the type of a 2-D tensor with cols values per row. In the
-// Q4_K_M / Q5_K_M mixes, as in llama.cpp: output.weight (or token_embd when
-// tied) gets Q6_K; a fused attn_qkv gets Q5_K (Q4_K_M) or Q6_K (Q5_K_M);
-// attn_v and ffn_down get Q6_K in the useMoreBits layers; the rest the base
-// type. A K-quant whose row length is not a multiple of 256 falls back as
-// llama.cpp does (Q4_K to Q5_0, Q5_K to Q5_1, Q6_K to Q8_0).
+// typeFor returns the type of a 2-D tensor with cols values per row,
+// following llama.cpp's llama-quantize presets (without an importance
+// matrix): output.weight (or token_embd when tied) gets Q6_K in every
+// quantised preset but Q8_0 (Q8_0 when its rows do not fit the base type's
+// blocks); a fused attn_qkv gets Q5_K in Q4_K_M and Q6_K in Q5_K_M;
+// attn_v and ffn_down get Q6_K in the useMoreBits layers of Q4_K_M and
+// Q5_K_M, and Q5_K in Q4_K_S's first layers (attn_v: 4, ffn_down: an
+// eighth); the rest the base type. A K-quant whose row length is not a
+// multiple of 256 falls back as llama.cpp does (Q4_K to Q5_0, Q5_K to Q5_1,
+// Q6_K to Q8_0).
 func (p preset) typeFor(name string, cols, nLayers int, hasOutput bool) quant.Type {
 	t := p.base
-	if p.mix {
-		layer, _ := layerOf(name)
-		switch {
-		case name == "output.weight" || (!hasOutput && name == "token_embd.weight"):
+	layer, _ := layerOf(name)
+	isOutput := name == "output.weight" || (!hasOutput && name == "token_embd.weight")
+	switch {
+	case !p.quantized():
+	case isOutput:
+		if cols%p.base.BlockSize() != 0 {
+			t = quant.Q8_0
+		} else if p.base != quant.Q8_0 {
 			t = quant.Q6_K
-		case strings.HasSuffix(name, ".attn_qkv.weight"):
+		}
+	case p.mix && strings.HasSuffix(name, ".attn_qkv.weight"):
+		t = quant.Q5_K
+		if p.base == quant.Q5_K {
+			t = quant.Q6_K
+		}
+	case strings.HasSuffix(name, ".attn_v.weight"), strings.HasSuffix(name, ".ffn_down.weight"):
+		first := 4 // Q4_K_S: attn_v of the first 4 layers
+		if strings.HasSuffix(name, ".ffn_down.weight") {
+			first = nLayers / 8
+		}
+		switch {
+		case p.mix && useMoreBits(layer, nLayers):
+			t = quant.Q6_K
+		case p.name == "q4_k" && layer < first:
 			t = quant.Q5_K
-			if p.base == quant.Q5_K {
-				t = quant.Q6_K
-			}
-		case strings.HasSuffix(name, ".attn_v.weight"), strings.HasSuffix(name, ".ffn_down.weight"):
-			if useMoreBits(layer, nLayers) {
-				t = quant.Q6_K
-			}
 		}
 	}
 	if t.BlockSize() == quant.QK && cols%quant.QK != 0 {

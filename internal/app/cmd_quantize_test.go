@@ -105,8 +105,28 @@ func TestPresetTypes(t *testing.T) {
 			t.Errorf("Q5_K_M %s: %s, want %s", c.name, got, c.want)
 		}
 	}
-	q4, _ := parsePreset("q4_k")
-	if got := q4.typeFor("blk.0.ffn_up.weight", 96, 2, true).String(); got != "Q5_0" {
-		t.Errorf("Q4_K on 96 columns: %s, want the Q5_0 fallback", got)
+	for _, c := range []struct {
+		preset, name string
+		cols, layers int
+		want         string
+	}{
+		{"q4_k", "blk.0.ffn_up.weight", 96, 2, "Q5_0"},      // K-quant fallback
+		{"q4_k", "blk.3.ffn_down.weight", 8192, 32, "Q5_K"}, // Q4_K_S: first eighth
+		{"q4_k", "blk.4.ffn_down.weight", 8192, 32, "Q4_K"},
+		{"q4_0", "output.weight", 3072, 32, "Q6_K"},
+		{"q4_0", "blk.0.ffn_down.weight", 8192, 32, "Q4_0"},
+		{"q4_0", "token_embd.weight", 3072, 32, "Q4_0"},
+		{"q8_0", "output.weight", 3072, 32, "Q8_0"},
+		{"q5_1", "output.weight", 96, 2, "Q8_0"}, // rows too short for Q6_K
+		{"f16", "output.weight", 3072, 32, "F16"},
+	} {
+		p, _ := parsePreset(c.preset)
+		if got := p.typeFor(c.name, c.cols, c.layers, true).String(); got != c.want {
+			t.Errorf("%s %s (%d cols): %s, want %s", c.preset, c.name, c.cols, got, c.want)
+		}
+	}
+	q, _ := parsePreset("q4_0")
+	if got := q.typeFor("token_embd.weight", 3072, 32, false).String(); got != "Q6_K" {
+		t.Errorf("q4_0 tied token_embd: %s, want Q6_K", got)
 	}
 }
