@@ -2,14 +2,14 @@
 // a user does: sign in with a pasted token, pick the project, deploy an
 // endpoint from the dialog (when MAAS_CREATE_MODEL is set), read its keys,
 // chat in the playground with streaming and check the usage line, then open
-// the usage page. Saves a PNG of each step in SHOTS_DIR.
+// the usage page and download its CSV. Saves a PNG of each step in SHOTS_DIR.
 //
 // Env: MAAS_URL (e.g. http://127.0.0.1:8080), MAAS_TOKEN (principal token),
 // MAAS_PROJECT, and MAAS_ENDPOINT (an existing endpoint) or MAAS_CREATE_MODEL
 // (a catalog model name to deploy as a new endpoint). Optional: SHOTS_DIR
 // (default ./out), CHROMIUM (default /usr/bin/chromium), CHAT_TIMEOUT_MS.
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const need = (k) => {
@@ -108,6 +108,15 @@ try {
   await page.locator('table.numeric').waitFor({ timeout: 15000 });
   await page.locator('td', { hasText: endpoint }).first().waitFor({ timeout: 15000 });
   await shot('usage');
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 15000 }),
+    page.getByRole('button', { name: 'Download CSV' }).click(),
+  ]);
+  const csv = readFileSync(await download.path(), 'utf8');
+  const [header, ...lines] = csv.trim().split(/\r?\n/);
+  if (!/^endpoint,requests,/.test(header)) fail(`CSV header: ${header}`);
+  if (!lines.some((l) => l.startsWith(`${endpoint},`))) fail(`CSV lacks a row for ${endpoint}:\n${csv}`);
+  console.log(`csv: ${download.suggestedFilename()} with ${lines.length} rows`);
 
   if (problems.length) fail(problems.join('\n'));
   console.log('ok: web playground end to end');

@@ -115,7 +115,7 @@ func TestBrowserPlayground(t *testing.T) {
 	if err != nil {
 		t.Fatalf("node playground.mjs: %v\n%s", err, out)
 	}
-	for _, want := range []string{"answer: \"" + fixtureReply + "\"", "ok: web playground end to end"} {
+	for _, want := range []string{"answer: \"" + fixtureReply + "\"", "csv: usage-p1-endpoint.csv with 2 rows", "ok: web playground end to end"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -126,9 +126,17 @@ func (f *fixture) handler() http.Handler {
 	mux.Handle("GET /api/projects/p1/serverlessEndpoints/{name}/quota", f.auth(func(http.ResponseWriter, *http.Request) any {
 		return map[string]int64{"tokensPerMinute": 200000, "requestsPerMinute": 1000}
 	}))
-	mux.Handle("GET /api/projects/p1/usage", f.auth(func(http.ResponseWriter, *http.Request) any {
+	mux.Handle("GET /api/projects/p1/usage", f.auth(func(w http.ResponseWriter, r *http.Request) any {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		if r.URL.Query().Get("format") == "csv" {
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			fmt.Fprintln(w, "endpoint,requests,promptTokens,completionTokens")
+			for name, u := range f.usage {
+				fmt.Fprintf(w, "%s,%d,%d,%d\n", name, u.requests, u.prompt, u.completion)
+			}
+			return nil
+		}
 		var rows []map[string]any
 		for name, u := range f.usage {
 			in, out := float64(u.prompt)/1000*0.00013, float64(u.completion)/1000*0.00052
