@@ -82,3 +82,34 @@ func TestThreadsDeterministic(t *testing.T) {
 		m.Close()
 	}
 }
+
+// TestDecodeAllocs checks that a decode step allocates nothing once the
+// scratch buffers and the cache have grown.
+func TestDecodeAllocs(t *testing.T) {
+	s := baseSpec
+	s.wtype = quant.Q8_0
+	f, _ := build(t, s, 2)
+	m, err := New(f, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	c, _ := m.NewCache(64)
+	toks := randTokens(8, s.vocab, 5)
+	if _, err := m.Forward(seqBatch(toks, 0, 0, true), []*Cache{c}); err != nil {
+		t.Fatal(err)
+	}
+	step := seqBatch(toks[:1], 8, 0, true)
+	caches := []*Cache{c}
+	allocs := testing.AllocsPerRun(20, func() {
+		if err := c.Truncate(8); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Forward(step, caches); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("decode step: %v allocations, want 0", allocs)
+	}
+}
