@@ -115,6 +115,12 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("tensor %q data = %v, %v", want.Name, d, err)
 		}
 	}
+	// Version 2 has the same layout for little-endian files.
+	v2 := append([]byte(nil), b...)
+	binary.LittleEndian.PutUint32(v2[4:], 2)
+	if f2, err := ParseBytes(v2); err != nil || f2.Version != 2 || len(f2.KVs()) != len(kvs) {
+		t.Errorf("version 2: %v", err)
+	}
 	// The same through the io.ReaderAt path.
 	f2, err := Parse(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
