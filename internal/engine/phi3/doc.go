@@ -14,6 +14,6 @@
 // before products with F16 weights and quantised to the weight type's
 // vec-dot type before products with quantised weights.
 //
-// phi3 imports only the standard library and engine/{gguf,quant}; it knows
+// phi3 imports only the standard library and engine/{gguf,quant,kernels}; it knows
 // nothing of HTTP, SQL or the service. The scheduler and commands import it.
 package phi3
