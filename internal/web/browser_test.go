@@ -40,7 +40,10 @@ func TestBrowser(t *testing.T) {
 		path string
 		want []string
 	}{
-		{"/catalog", []string{"Phi-3-mini-4k-instruct", "$0.00052 / 1K tokens", "4K tokens", "Generally available", "Deprecated", "swedencentral"}},
+		{"/catalog", []string{"Phi-3-mini-4k-instruct", "$0.00052 / 1K tokens", "4K tokens", "Generally available", "Deprecated", "swedencentral",
+			"Choose a project in the top bar to deploy."}},
+		{"/catalog?project=p1", []string{"Deploying to project p1 (eastus2).", `title="Not offered in eastus2"`,
+			`title="A deprecated model cannot be deployed"`, `title="Create a serverless endpoint"`}},
 		{"/endpoints?project=p1", []string{"my-phi3", "Succeeded", "Online", "created ", "/serverless/eastus2/my-phi3", "p1 (h1, eastus2)"}},
 		{"/playground?project=p1", []string{"my-phi3", "Model: Phi-3-mini-4k-instruct", "$0.00013 in / $0.00052 out per 1K"}},
 		{"/usage?project=p1", []string{"my-phi3", "9,100", "$0.003991", "Total"}},
@@ -61,7 +64,7 @@ func TestBrowser(t *testing.T) {
 				t.Logf("DOM:\n%s", dom)
 			}
 			if shots != "" {
-				name := filepath.Join(shots, strings.Trim(strings.SplitN(p.path, "?", 2)[0], "/")+".png")
+				name := filepath.Join(shots, strings.ReplaceAll(filepath.Base(t.Name()), "#", "-")+".png")
 				runChromium(t, bin, "--screenshot="+name, "--window-size=1280,860", url)
 			}
 		})

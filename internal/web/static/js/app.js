@@ -16,12 +16,13 @@ const PAGES = {
 };
 const PROJECT_KEY = 'maas.project';
 
-// ctx is what every page gets: the current project, a cached catalog, and
-// navigation. It is the app's only shared state.
+// ctx is what every page gets: the current project and its region, the
+// cached catalog, and navigation. It is the app's only shared state.
 const ctx = {
   project: localStorage.getItem(PROJECT_KEY) || '',
   projectRegion: '',
   modelsPromise: null,
+  projectsPromise: null,
   // models returns the catalog, fetched once per token.
   models() {
     if (!this.modelsPromise) {
@@ -30,13 +31,26 @@ const ctx = {
     }
     return this.modelsPromise;
   },
+  // projects returns [{name, hub, region}] the token can see, fetched once
+  // per token (and again after a project is created).
+  projects() {
+    if (!this.projectsPromise) {
+      this.projectsPromise = api.listProjects().then((ps) => ps.map((p) => ({ name: p.name, hub: p.hub, region: p.location || '' })));
+      this.projectsPromise.catch(() => { this.projectsPromise = null; });
+    }
+    return this.projectsPromise;
+  },
+  // forget drops the cached lists (after sign-in, sign-out or a new project).
+  forget() {
+    this.modelsPromise = null;
+    this.projectsPromise = null;
+  },
   navigate(path) {
     history.pushState(null, '', path);
     route();
   },
-  setProject(name, region = '') {
+  setProject(name) {
     this.project = name;
-    this.projectRegion = region;
     if (name) localStorage.setItem(PROJECT_KEY, name);
     else localStorage.removeItem(PROJECT_KEY);
     route();
@@ -45,10 +59,14 @@ const ctx = {
 };
 
 let cleanup = null;
+let routeSeq = 0;
 
-function route() {
+// route renders the page of the current URL. The project list is loaded
+// first, so that pages know the project's region.
+async function route() {
   if (typeof cleanup === 'function') cleanup();
   cleanup = null;
+  const seq = ++routeSeq;
   let path = location.pathname.replace(/\/+$/, '') || '/';
   if (!PAGES[path]) {
     path = '/catalog';
@@ -63,12 +81,22 @@ function route() {
   const view = document.getElementById('view');
   clear(view, h('h1', { class: 'page-title', text: title }));
   renderAuth();
-  renderProjectPicker();
   if (!api.getToken()) {
+    clear(document.getElementById('project-picker'));
     view.appendChild(emptyState('Sign in to continue', 'The dashboard uses the management API with your principal token.',
       h('button', { class: 'btn btn-primary', type: 'button', text: 'Sign in', onclick: tokenDialog })));
     return;
   }
+  let projects = null;
+  try {
+    projects = await ctx.projects();
+  } catch {
+    projects = null; // the picker falls back to a text field
+  }
+  if (seq !== routeSeq) return;
+  const cur = projects && projects.find((p) => p.name === ctx.project);
+  ctx.projectRegion = cur ? cur.region : '';
+  renderProjectPicker(projects);
   try {
     cleanup = page.render(view, ctx);
   } catch (err) {
@@ -84,7 +112,7 @@ function renderAuth() {
       h('span', { class: 'auth-state ok', text: 'Signed in' }),
       h('button', { class: 'btn btn-small', type: 'button', text: 'Sign out', onclick: () => {
         api.setToken('');
-        ctx.modelsPromise = null;
+        ctx.forget();
         route();
       } }));
   } else {
@@ -109,7 +137,7 @@ function tokenDialog() {
     save.disabled = true;
     try {
       await api.listModels();
-      ctx.modelsPromise = null;
+      ctx.forget();
       m.close();
       toast('Signed in');
       route();
@@ -125,18 +153,11 @@ function tokenDialog() {
   input.focus();
 }
 
-// renderProjectPicker fills the project selector from the hubs the token can
-// see. If listing fails, the user can still type a project name.
-async function renderProjectPicker() {
+// renderProjectPicker shows the projects the token can see; when they cannot
+// be listed (null), the user can still type a project name.
+function renderProjectPicker(projects) {
   const box = document.getElementById('project-picker');
-  if (!api.getToken()) { clear(box); return; }
   const label = h('label', { class: 'picker', for: 'project-select', text: 'Project' });
-  let projects = [];
-  try {
-    projects = (await api.listProjects()).map((p) => ({ name: p.name, hub: p.hub, region: p.location || '' }));
-  } catch {
-    projects = null;
-  }
   if (projects === null) {
     const input = h('input', { id: 'project-select', class: 'picker-input', value: ctx.project, placeholder: 'project name' });
     input.addEventListener('change', () => ctx.setProject(input.value.trim()));
@@ -147,12 +168,9 @@ async function renderProjectPicker() {
     h('option', { value: '', text: projects.length ? 'Choose a project\u2026' : 'No projects yet' }),
     projects.map((p) => h('option', { value: p.name, selected: p.name === ctx.project, text: `${p.name} (${p.hub}, ${p.region || '?'})` })),
     h('option', { value: '+new', text: 'New project\u2026' }));
-  const cur = projects.find((p) => p.name === ctx.project);
-  ctx.projectRegion = cur ? cur.region : '';
   sel.addEventListener('change', () => {
     if (sel.value === '+new') { sel.value = ctx.project; newProjectDialog(); return; }
-    const p = projects.find((x) => x.name === sel.value);
-    ctx.setProject(sel.value, p ? p.region : '');
+    ctx.setProject(sel.value);
   });
   clear(box, label, sel);
 }
@@ -192,6 +210,7 @@ async function newProjectDialog() {
       await api.createProject(hub, name.value.trim());
       m.close();
       toast(`Project ${name.value.trim()} created`);
+      ctx.forget();
       ctx.setProject(name.value.trim());
     } catch (err) {
       clear(status, errorBox(err));
