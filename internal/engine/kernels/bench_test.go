@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+
+	"maas/internal/engine/quant"
 )
 
 // Row length of Phi-3-mini's d_model; matrices are sized to be streamed from
@@ -119,6 +121,48 @@ func BenchmarkReadBandwidth(b *testing.B) {
 				wg.Wait()
 			}
 			b.ReportMetric(float64(size)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		})
+	}
+}
+
+// BenchmarkMatMul: a prompt-sized product on one core, 256 weight rows of
+// d_model values times 64 activation rows; reports GMAC/s. "dot" is the
+// per-row, per-activation VecDot loop; "matmul" is MatMul.
+func BenchmarkMatMul(b *testing.B) {
+	const rows, m = 256, 64
+	for _, typ := range []quant.Type{quant.F16, quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q5_K, quant.Q6_K} {
+		r := rand.New(rand.NewPCG(5, 6))
+		rowBytes, _ := typ.RowBytes(benchN)
+		w := make([]byte, rows*rowBytes)
+		for i := range rows {
+			copy(w[i*rowBytes:], randWeights(r, typ, benchN, false))
+		}
+		aRow, _ := quant.VecDotType(typ).RowBytes(benchN)
+		a := make([]byte, m*aRow)
+		for i := range m {
+			copy(a[i*aRow:], randActivations(r, typ, benchN, 0))
+		}
+		dst := make([]float32, m*rows)
+		dot, _ := VecDot(typ)
+		mm, _ := MatMul(typ)
+		report := func(b *testing.B) {
+			b.ReportMetric(float64(rows*m*benchN)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		}
+		b.Run(typ.String()+"/dot", func(b *testing.B) {
+			for b.Loop() {
+				for k := range rows {
+					for i := range m {
+						dst[i*rows+k] = dot(benchN, w[k*rowBytes:], a[i*aRow:])
+					}
+				}
+			}
+			report(b)
+		})
+		b.Run(typ.String()+"/matmul", func(b *testing.B) {
+			for b.Loop() {
+				mm(benchN, w, rowBytes, rows, a, aRow, m, dst, rows)
+			}
+			report(b)
 		})
 	}
 }

@@ -10,9 +10,9 @@ import (
 
 func hasAVX2() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C }
 
-func hasVNNI() bool {
-	return hasAVX2() && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
-}
+func cpu512() bool { return cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW }
+
+func hasVNNI() bool { return hasAVX2() && cpu512() && cpu.X86.HasAVX512VNNI }
 
 func haveFMA() bool { return hasAVX2() }
 

@@ -2,6 +2,8 @@
 
 package kernels
 
+import "maas/internal/engine/quant"
+
 func archVariants() []Variant           { return nil }
 func archQuantVariants() []QuantVariant { return nil }
 func haveFMA() bool                     { return false }
@@ -10,3 +12,7 @@ func dotF32(n int, x, y *float32) float32     { panic("kernels: no assembly") }
 func axpyF32(n int, a float32, x, y *float32) { panic("kernels: no assembly") }
 
 func archMatVecVariants() []MatVecVariant { return nil }
+
+type dot4Func func(nb int, w, a *byte, aStride int, out *float32)
+
+func archDot4(quant.Type) dot4Func { return nil }

@@ -23,8 +23,14 @@ func MatMul(t quant.Type) (MatMulFunc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kernels: no matrix product for weight type %s", t)
 	}
+	d4 := archDot4(t)
+	dot, _ := VecDot(t)
 	return func(n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
 		if rows <= 0 || m <= 0 {
+			return
+		}
+		if d4 != nil && m >= 4 {
+			matMulDot4(t, d4, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
 			return
 		}
 		chunk := rows
@@ -38,4 +44,37 @@ func MatMul(t quant.Type) (MatMulFunc, error) {
 			}
 		}
 	}, nil
+}
+
+// matMulDot4 runs the one-row-by-4-activation-rows kernel over L2-sized
+// blocks of weight rows; leftover activation rows go through dot.
+func matMulDot4(t quant.Type, d4 dot4Func, dot DotFunc, n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
+	nb := blocks(t, n, w[(rows-1)*rowBytes:], a[(m-1)*aStride:])
+	_ = dst[(m-1)*ldd+rows-1]
+	if nb == 0 {
+		for i := range m {
+			clear(dst[i*ldd : i*ldd+rows])
+		}
+		return
+	}
+	chunk := max(1, matMulChunkBytes/max(rowBytes, 1))
+	var out [4]float32
+	for r0 := 0; r0 < rows; r0 += chunk {
+		r1 := min(rows, r0+chunk)
+		i := 0
+		for ; i+4 <= m; i += 4 {
+			for r := r0; r < r1; r++ {
+				d4(nb, &w[r*rowBytes], &a[i*aStride], aStride, &out[0])
+				dst[i*ldd+r] = out[0]
+				dst[(i+1)*ldd+r] = out[1]
+				dst[(i+2)*ldd+r] = out[2]
+				dst[(i+3)*ldd+r] = out[3]
+			}
+		}
+		for ; i < m; i++ {
+			for r := r0; r < r1; r++ {
+				dst[i*ldd+r] = dot(n, w[r*rowBytes:], a[i*aStride:])
+			}
+		}
+	}
 }

@@ -112,7 +112,7 @@ func TestMatMul(t *testing.T) {
 		}
 		n := 512
 		rowBytes, _ := typ.RowBytes(n)
-		for _, shape := range [][2]int{{1, 1}, {9, 1}, {17, 3}, {300, 2}} {
+		for _, shape := range [][2]int{{1, 1}, {9, 1}, {17, 3}, {300, 2}, {5, 4}, {3, 9}, {70, 5}} {
 			rows, m := shape[0], shape[1]
 			w := make([]byte, rows*rowBytes)
 			for i := range rows {
@@ -138,4 +138,36 @@ func TestMatMul(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestDot4(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	ran := 0
+	for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q5_K, quant.Q6_K} {
+		d4 := archDot4(typ)
+		if d4 == nil {
+			continue
+		}
+		ran++
+		for _, nb := range []int{1, 2, 7} {
+			n := nb * typ.BlockSize()
+			w := randWeights(r, typ, n, nb%2 == 1)
+			aRow, _ := quant.VecDotType(typ).RowBytes(n)
+			stride := aRow + 5
+			a := make([]byte, 4*stride)
+			for i := range 4 {
+				copy(a[i*stride:], randActivations(r, typ, n, 1))
+			}
+			var out [4]float32
+			d4(nb, &w[0], &a[0], stride, &out[0])
+			for i := range 4 {
+				ai := a[i*stride : i*stride+aRow]
+				want := quant.VecDot(typ, n, w, ai)
+				if d := math.Abs(float64(out[i] - want)); !(d <= dotTol*magnitude(typ, n, w, ai)+1e-30) {
+					t.Fatalf("%s nb=%d: row %d = %v, reference %v", typ, nb, i, out[i], want)
+				}
+			}
+		}
+	}
+	t.Logf("%d four-row kernels checked", ran)
 }
