@@ -37,6 +37,7 @@ const usageText = `maas: Phi-3 models as serverless APIs
 Usage: maas <command> [flags]
 
 Platform:
+  up           start the platform with a ready Phi-3 endpoint and print its URL, key and a curl line
   serve        run the control plane, data plane and web playground
   ps           show loaded models, their memory and queues
 
@@ -72,6 +73,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 	switch cmd {
 	case "serve":
 		err = runServe(ctx, rest, env)
+	case "up":
+		err = runUp(ctx, rest, env)
 	case "ps":
 		err = runPs(ctx, rest, env)
 	case "hub", "project", "endpoint", "models", "role", "principal", "usage":
