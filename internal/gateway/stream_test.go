@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"maas/api/inference"
 	"maas/internal/snapshot"
 )
 
@@ -100,5 +101,48 @@ func TestHostRouting(t *testing.T) {
 	r, _ = http.NewRequest("GET", "http://localhost/api/hubs", nil)
 	if e.gw.Owns(r) {
 		t.Errorf("Owns(/api/hubs) = true")
+	}
+}
+
+func TestStreamingSeveralChoices(t *testing.T) {
+	e := newEnv(t)
+	resp, raw := e.do("POST", testEndpoint+"/v1/chat/completions",
+		`{"messages":[{"role":"user","content":"Hi"}],"stream":true,"n":2,"max_tokens":3,"logprobs":true,"top_logprobs":1}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, raw)
+	}
+	evs := sseEvents(t, raw)
+	text := map[int]string{}
+	roles, finishes, usages := map[int]int{}, map[int]string{}, 0
+	for _, d := range evs[:len(evs)-1] {
+		c := decodeJSON[inference.ChatCompletionChunk](t, []byte(d))
+		if c.Usage != nil {
+			usages++
+			if *c.Usage != (inference.Usage{PromptTokens: 5, CompletionTokens: 6, TotalTokens: 11}) {
+				t.Errorf("usage %+v", c.Usage)
+			}
+		}
+		for _, ch := range c.Choices {
+			if ch.Delta.Role != "" {
+				roles[ch.Index]++
+			}
+			if ch.Delta.Content != nil {
+				text[ch.Index] += *ch.Delta.Content
+			}
+			if ch.FinishReason != nil {
+				finishes[ch.Index] = *ch.FinishReason
+			}
+			if ch.Delta.Content != nil && *ch.Delta.Content != "" && (ch.Logprobs == nil || len(ch.Logprobs.Content) != 1) {
+				t.Errorf("delta without its logprob: %s", d)
+			}
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if roles[i] != 1 || text[i] != "Paris is the" || finishes[i] != "length" {
+			t.Errorf("choice %d: roles %d text %q finish %q", i, roles[i], text[i], finishes[i])
+		}
+	}
+	if usages != 1 || evs[len(evs)-1] != "[DONE]" {
+		t.Errorf("usage chunks %d, last event %q", usages, evs[len(evs)-1])
 	}
 }

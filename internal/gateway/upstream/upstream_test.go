@@ -66,6 +66,12 @@ type sink struct {
 
 func (s *sink) Record(r snapshot.UsageRecord) { s.mu.Lock(); s.recs = append(s.recs, r); s.mu.Unlock() }
 
+func (s *sink) all() []snapshot.UsageRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]snapshot.UsageRecord(nil), s.recs...)
+}
+
 func setup(t *testing.T) (*fakeOpenAI, *httptest.Server, *sink) {
 	t.Helper()
 	up := &fakeOpenAI{}
@@ -128,8 +134,8 @@ func TestChatThroughUpstream(t *testing.T) {
 	if msgs[0].(map[string]any)["role"] != "user" {
 		t.Errorf("system turn not folded for a model without a system role: %v", msgs)
 	}
-	if len(u.recs) != 1 || u.recs[0].PromptTokens != 11 || u.recs[0].CompletionTokens != 3 {
-		t.Errorf("usage records %+v", u.recs)
+	if recs := u.all(); len(recs) != 1 || recs[0].PromptTokens != 11 || recs[0].CompletionTokens != 3 {
+		t.Errorf("usage records %+v", u.all())
 	}
 }
 
@@ -145,8 +151,8 @@ func TestStreamingAndCompletionsThroughUpstream(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, `"text":"Bonjour le monde"`) || up.paths[1] != "/v1/completions" {
 		t.Errorf("completion: %d %s", resp.StatusCode, body)
 	}
-	if len(u.recs) != 2 {
-		t.Errorf("%d usage records", len(u.recs))
+	if n := len(u.all()); n != 2 {
+		t.Errorf("%d usage records", n)
 	}
 }
 
@@ -162,8 +168,8 @@ func TestUpstreamBusyIs503(t *testing.T) {
 	if resp.StatusCode != 500 {
 		t.Errorf("%d %s", resp.StatusCode, body)
 	}
-	if len(u.recs) != 0 {
-		t.Errorf("usage records for requests that never ran: %+v", u.recs)
+	if recs := u.all(); len(recs) != 0 {
+		t.Errorf("usage records for requests that never ran: %+v", recs)
 	}
 }
 
