@@ -44,6 +44,7 @@ type dataPlaneFlags struct {
 	idle        time.Duration
 	maxModels   int
 	maxMemory   int64
+	kvBytes     int64
 	redisURL    string
 	upstreamKey string
 }
@@ -54,6 +55,7 @@ func addDataPlaneFlags(fs *flag.FlagSet) *dataPlaneFlags {
 	fs.IntVar(&f.maxSeqs, "max-seqs", 8, "sequences decoded together per model (continuous batch size)")
 	fs.IntVar(&f.maxQueue, "max-queue", 64, "requests waiting per model before 429")
 	fs.DurationVar(&f.idle, "idle-unload", 5*time.Minute, "unload a model after this long without requests (catalog entries may override)")
+	fs.Int64Var(&f.kvBytes, "kv-cache-memory", 4<<30, "bytes of KV cache per model for running and kept sequences; requests wait for room (0: no bound)")
 	fs.IntVar(&f.maxModels, "max-models", 0, "most models loaded at once, least recently used unloaded first (0: no limit)")
 	fs.Int64Var(&f.maxMemory, "max-model-memory", 0, "most bytes of loaded models (0: no limit)")
 	fs.StringVar(&f.redisURL, "redis", "", "Redis URL (redis://host:6379/0) to share rate limits between gateway replicas (env MAAS_REDIS_URL)")
@@ -71,7 +73,8 @@ func mountDataPlane(ctx context.Context, mux *http.ServeMux, holder *snapshot.Ho
 	if f == nil {
 		f = addDataPlaneFlags(flag.NewFlagSet("", flag.ContinueOnError))
 	}
-	mgr := lifecycle.New(engineLoader(engine.Options{Threads: f.threads, MaxSeqs: f.maxSeqs, MaxQueue: f.maxQueue}),
+	mgr := lifecycle.New(engineLoader(engine.Options{Threads: f.threads, MaxSeqs: f.maxSeqs, MaxQueue: f.maxQueue,
+		KVCacheBytes: f.kvBytes}),
 		lifecycle.Options{IdleTimeout: f.idle, MaxModels: f.maxModels, MaxBytes: f.maxMemory})
 	local := &engineBackend{mgr: mgr}
 	remote := upstream.New(&http.Client{}, firstNonEmpty(f.upstreamKey, deps.Env.Getenv("MAAS_UPSTREAM_KEY")))
