@@ -13,7 +13,8 @@
 # For each page it loads the app in Debian's chromium (--headless --dump-dom),
 # checks the rendered text, and writes a PNG (--screenshot) to OUT_DIR. When
 # node and e2e/web/node_modules (npm ci in e2e/web) are present it also runs
-# playground.mjs: sign in, keys, a streamed chat, and the usage page.
+# playground.mjs: sign in, deploy an endpoint from the dialog (a second tiny
+# model, or MAAS_CREATE_MODEL), keys, a streamed chat, the usage page and CSV.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:-/tmp/maas-web-shots}"
@@ -47,6 +48,7 @@ api() { # api METHOD PATH [BODY] -> prints the body; fails on HTTP >= 400
 }
 
 endpoint="${MAAS_ENDPOINT:-}"
+create_model="${MAAS_CREATE_MODEL:-}"
 if [ -z "${MAAS_URL:-}" ]; then
   gguf="$root/../shared/testdata/phi3/tiny-phi3-q4_k_m.gguf"
   [ -f "$gguf" ] || { echo "screenshot.sh: $gguf missing; set MAAS_URL and MAAS_TOKEN instead" >&2; exit 2; }
@@ -68,6 +70,10 @@ if [ -z "${MAAS_URL:-}" ]; then
     sleep 0.2
   done
   api PUT /api/models/tiny-phi3 "{\"file\":\"$gguf\",\"regions\":[\"eastus2\"],\"pricing\":{\"inputPer1K\":0.00013,\"outputPer1K\":0.00052}}" >/dev/null
+  # A second model for playground.mjs to deploy through the New endpoint dialog
+  # (a project holds one endpoint per model).
+  api PUT /api/models/tiny-phi3-f16 "{\"file\":\"${gguf%q4_k_m.gguf}f16.gguf\",\"regions\":[\"eastus2\"],\"pricing\":{\"inputPer1K\":0.00013,\"outputPer1K\":0.00052}}" >/dev/null
+  create_model=tiny-phi3-f16
   api PUT /api/hubs/web-hub '{"location":"eastus2"}' >/dev/null
   api PUT /api/hubs/web-hub/projects/web-project '{}' >/dev/null
   export MAAS_PROJECT=web-project
@@ -122,7 +128,11 @@ if [ -n "$project" ]; then
 fi
 
 if [ -n "$endpoint" ] && [ -n "$project" ] && command -v node >/dev/null && [ -d "$root/e2e/web/node_modules/playwright-core" ]; then
-  (cd "$root/e2e/web" && MAAS_ENDPOINT="$endpoint" SHOTS_DIR="$out/playwright" CHROMIUM="$chrome" node playground.mjs) || failed=1
+  # With a model to deploy, playground.mjs creates its own endpoint through the dialog.
+  pw_endpoint="$endpoint"
+  [ -n "$create_model" ] && pw_endpoint=""
+  (cd "$root/e2e/web" && MAAS_ENDPOINT="$pw_endpoint" MAAS_CREATE_MODEL="$create_model" SHOTS_DIR="$out/playwright" \
+    CHROMIUM="$chrome" node playground.mjs) || failed=1
 fi
 [ "$failed" = 0 ] && echo "ok: screenshots in $out"
 exit "$failed"
