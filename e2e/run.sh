@@ -114,4 +114,25 @@ echo "== e2e: OpenAI Node SDK and Azure AI Inference REST client"
 echo "== e2e: OpenAI Go SDK"
 (cd e2e/gosdk && go test -count=1 ./...)
 
+echo "== e2e: metrics and a lowered quota through the REST API"
+METRICS=$(curl -sS "$BASE/metrics")
+for m in 'maas_requests_total{endpoint="eastus2/tiny-phi"' 'maas_prompt_tokens_total{endpoint="eastus2/tiny-phi"' \
+  'maas_time_to_first_token_seconds_count{endpoint="eastus2/tiny-phi"' maas_queue_length; do
+  grep -qF "$m" <<<"$METRICS" || { echo "e2e: /metrics lacks $m" >&2; exit 1; }
+done
+api PUT /api/projects/e2e-proj/serverlessEndpoints/tiny-phi/quota '{"tokensPerMinute":60,"requestsPerMinute":1000}' >/dev/null
+chat() {
+  curl -sS -o "$WORK/chat.json" -D "$WORK/headers" -w '%{http_code}' -H "api-key: $KEY" -H "Content-Type: application/json" \
+    -d '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":40}' "$URI/chat/completions?api-version=2024-05-01-preview"
+}
+hdr() { grep -i "^$1:" "$WORK/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+for i in $(seq 1 50); do  # the control plane publishes the new quota asynchronously
+  [ "$(chat)" = 429 ] && break
+  [ "$i" = 50 ] && { echo "e2e: no 429 under a 60 tokens/min quota" >&2; exit 1; }
+  sleep 0.1
+done
+[ "$(hdr x-ratelimit-limit-tokens)" = 60 ] && [ -n "$(hdr retry-after)" ] && [ -n "$(hdr retry-after-ms)" ] &&
+  [ "$(hdr x-ms-error-code)" = too_many_requests ] || { echo "e2e: 429 headers:" >&2; cat "$WORK/headers" >&2; exit 1; }
+echo "ok: /metrics, and 429 with Retry-After under a lowered quota"
+
 echo "== e2e: all suites passed"
