@@ -29,6 +29,10 @@ func MatMul(t quant.Type) (MatMulFunc, error) {
 		if rows <= 0 || m <= 0 {
 			return
 		}
+		if matMulQ0x4(t, n, w, rowBytes, rows, a, aStride, m, dst, ldd) ||
+			matMulF16x4(t, n, w, rowBytes, rows, a, aStride, m, dst, ldd) {
+			return
+		}
 		if d4 != nil && m >= 4 {
 			matMulDot4(t, d4, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
 			return

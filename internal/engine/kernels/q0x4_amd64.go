@@ -1,0 +1,95 @@
+//go:build !purego
+
+package kernels
+
+import "maas/internal/engine/quant"
+
+// maxQ0x4Blocks bounds the per-call activation tables on the stack (rows of
+// up to 18432 values, Phi-3-medium's FFN width included).
+const maxQ0x4Blocks = 576
+
+// q0x4Kernel returns the 4-activation kernel for Q4_0/Q8_0 weights and the
+// unsigned offset of its weight values, or nil.
+func q0x4Kernel(t quant.Type) (func(nb int, w, a *byte, aStride int, da, k *float32, out *float32), float32) {
+	if !hasVNNI() {
+		return nil, 0
+	}
+	switch t {
+	case quant.Q4_0:
+		return dotQ4_0x4VNNI, 8
+	case quant.Q8_0:
+		return dotQ8_0x4VNNI, 128
+	}
+	return nil, 0
+}
+
+// matMulQ0x4 is MatMul for Q4_0/Q8_0 weights with the 4-activation kernels;
+// it reports false (doing nothing) where they do not apply.
+func matMulQ0x4(t quant.Type, n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) bool {
+	kern, offset := q0x4Kernel(t)
+	if kern == nil || m < 4 {
+		return false
+	}
+	nb := blocks(t, n, w[(rows-1)*rowBytes:], a[(m-1)*aStride:])
+	if nb == 0 || nb > maxQ0x4Blocks {
+		return false
+	}
+	_ = dst[(m-1)*ldd+rows-1]
+	dot, _ := VecDot(t)
+	// da: per block, 16 floats per activation pair (8 lanes per row);
+	// k: per block, offset*da_i*Σa_i for the 4 rows.
+	var da [maxQ0x4Blocks * 32]float32
+	var k [maxQ0x4Blocks * 4]float32
+	var out [4]float32
+	chunk := max(1, matMulChunkBytes/max(rowBytes, 1))
+	for r0 := 0; r0 < rows; r0 += chunk {
+		r1 := min(rows, r0+chunk)
+		i0 := 0
+		for ; i0+4 <= m; i0 += 4 {
+			for i := range 4 {
+				ar := a[(i0+i)*aStride:]
+				for b := range nb {
+					blk := ar[b*34 : b*34+34]
+					d := quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8)
+					s := int32(0)
+					for _, q := range blk[2:] {
+						s += int32(int8(q))
+					}
+					lanes := da[b*32+(i/2)*16+(i%2)*8:][:8]
+					for l := range lanes {
+						lanes[l] = d
+					}
+					k[b*4+i] = offset * d * float32(s)
+				}
+			}
+			for r := r0; r < r1; r++ {
+				kern(nb, &w[r*rowBytes], &a[i0*aStride], aStride, &da[0], &k[0], &out[0])
+				dst[i0*ldd+r] = out[0]
+				dst[(i0+1)*ldd+r] = out[1]
+				dst[(i0+2)*ldd+r] = out[2]
+				dst[(i0+3)*ldd+r] = out[3]
+			}
+		}
+		for ; i0 < m; i0++ {
+			for r := r0; r < r1; r++ {
+				dst[i0*ldd+r] = dot(n, w[r*rowBytes:], a[i0*aStride:])
+			}
+		}
+	}
+	return true
+}
+
+// dotQ4_0x4VNNI computes, for the 4 activation rows a + i*aStride,
+//
+//	out[i] = Σ_b f16(w[b].d) * (da_i[b]*Σ_j q[j]*a_i[b][j] - k[b][i]) // q in [0, 15]
+//
+// which is quant's Q4_0 × Q8_0 dot when k[b][i] = 8*da_i[b]*Σ_j a_i[b][j].
+//
+//go:noescape
+func dotQ4_0x4VNNI(nb int, w, a *byte, aStride int, da, k *float32, out *float32)
+
+// dotQ8_0x4VNNI is dotQ4_0x4VNNI for Q8_0 weights, with q = w+128 in
+// [1, 255] and k[b][i] = 128*da_i[b]*Σ_j a_i[b][j].
+//
+//go:noescape
+func dotQ8_0x4VNNI(nb int, w, a *byte, aStride int, da, k *float32, out *float32)
