@@ -17,6 +17,10 @@ type dot4Func func(nb int, w, a *byte, aStride int, out *float32)
 
 func archDot4(quant.Type) dot4Func { return nil }
 
-func matMulQ0x4(quant.Type, int, []byte, int, int, []byte, int, int, []float32, int) bool { return false }
+func matMulQ0x4(quant.Type, int, []byte, int, int, []byte, int, int, []float32, int) bool {
+	return false
+}
 
-func matMulF16x4(quant.Type, int, []byte, int, int, []byte, int, int, []float32, int) bool { return false }
+func matMulF16x4(quant.Type, int, []byte, int, int, []byte, int, int, []float32, int) bool {
+	return false
+}
