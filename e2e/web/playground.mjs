@@ -62,6 +62,9 @@ try {
   if (createModel) {
     endpoint = `e2e-web-${Date.now().toString(36)}`;
     await page.getByRole('button', { name: 'New endpoint' }).first().click();
+    const option = page.getByLabel('Model').locator(`option[value="${createModel}"]`);
+    await option.waitFor({ state: 'attached' });
+    if (await option.isDisabled()) fail(`model ${createModel} cannot be deployed here: ${await option.textContent()}`);
     await page.getByLabel('Model').selectOption(createModel);
     await page.getByLabel('Endpoint name').fill(endpoint);
     await shot('create-dialog');

@@ -51,6 +51,9 @@ func (f *fixture) models() []map[string]any {
 		{"name": "Phi-3-mini-4k-instruct", "catalogId": fixtureModelID, "parameters": "3.8B", "contextLength": 4096,
 			"regions": []string{"eastus2", "swedencentral"}, "pricing": map[string]any{"inputPer1K": 0.00013, "outputPer1K": 0.00052},
 			"lifecycleStage": "GenerallyAvailable", "capabilities": map[string]any{"systemRole": true}, "ready": true},
+		{"name": "Phi-3-mini-128k-instruct", "catalogId": "azureml://registries/azureml/models/Phi-3-mini-128k-instruct", "parameters": "3.8B",
+			"contextLength": 131072, "regions": []string{"eastus2", "swedencentral"}, "pricing": map[string]any{"inputPer1K": 0.00013, "outputPer1K": 0.00052},
+			"lifecycleStage": "GenerallyAvailable", "ready": true},
 		{"name": "Phi-3-small-8k-instruct", "catalogId": "azureml://registries/azureml/models/Phi-3-small-8k-instruct", "parameters": "7B",
 			"contextLength": 8192, "regions": []string{"swedencentral"}, "pricing": map[string]any{"inputPer1K": 0.00015, "outputPer1K": 0.0006},
 			"lifecycleStage": "GenerallyAvailable", "ready": false},
@@ -105,21 +108,38 @@ func (f *fixture) handler() http.Handler {
 			props["inferenceEndpoint"] = map[string]any{"uri": "http://" + r.Host + "/serverless/eastus2/" + ep["name"].(string)}
 			out[i] = ep
 		}
-		return list(out...)
+		b, _ := json.Marshal(list(out...)) // under the lock: the maps are shared
+		return json.RawMessage(b)
 	}))
 	mux.Handle("PUT /api/projects/p1/serverlessEndpoints/{name}", f.auth(func(w http.ResponseWriter, r *http.Request) any {
 		var body struct {
 			SKU        struct{ Name string }
 			Properties struct{ ModelSettings struct{ ModelID string } }
 		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Properties.ModelSettings.ModelID != fixtureModelID || body.SKU.Name != "Consumption" {
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.SKU.Name != "Consumption" {
 			apiError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("unexpected body (%v)", err))
 			return nil
 		}
-		ep := fixtureEndpoint(r.PathValue("name"), "Succeeded")
+		modelID := body.Properties.ModelSettings.ModelID
+		known := false
+		for _, m := range f.models() {
+			known = known || m["catalogId"] == modelID
+		}
+		if !known {
+			apiError(w, http.StatusBadRequest, "BadRequest", "unknown model "+modelID)
+			return nil
+		}
 		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, ep := range f.eps {
+			if ep["properties"].(map[string]any)["modelSettings"].(map[string]any)["modelId"] == modelID {
+				apiError(w, http.StatusConflict, "Conflict", "the project already has an endpoint for "+modelID)
+				return nil
+			}
+		}
+		ep := fixtureEndpoint(r.PathValue("name"), "Succeeded")
+		ep["properties"].(map[string]any)["modelSettings"] = map[string]any{"modelId": modelID}
 		f.eps = append(f.eps, ep)
-		f.mu.Unlock()
 		writeJSON(w, http.StatusCreated, ep)
 		return nil
 	}))

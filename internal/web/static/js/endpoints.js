@@ -151,18 +151,28 @@ async function createDialog(ctx, preselect, reload) {
     status), [create]);
 
   let models = [];
+  let taken = new Set(); // model ids that already have an endpoint in this project
   try {
-    models = await ctx.models();
+    const [ms, eps] = await Promise.all([ctx.models(), api.listEndpoints(ctx.project)]);
+    models = ms;
+    taken = new Set(eps.map((ep) => ep.properties && ep.properties.modelSettings && ep.properties.modelSettings.modelId));
   } catch (err) {
     clear(status, errorBox(err));
   }
-  const deployable = (x) => !/^(deprecated|retired)$/i.test(x.lifecycleStage || '') &&
-    (!ctx.projectRegion || (x.regions || []).includes(ctx.projectRegion));
+  // why returns why a model cannot be deployed here, or ''.
+  const why = (x) => {
+    if (/^(deprecated|retired)$/i.test(x.lifecycleStage || '')) return x.lifecycleStage.toLowerCase();
+    if (ctx.projectRegion && !(x.regions || []).includes(ctx.projectRegion)) return `not offered in ${ctx.projectRegion}`;
+    if (taken.has(x.catalogId)) return 'already deployed in this project';
+    return '';
+  };
+  const usable = models.filter((x) => !why(x));
+  const first = usable.some((x) => x.name === preselect) ? preselect : (usable[0] && usable[0].name);
   clear(model, models.map((x) => h('option', {
     value: x.name,
-    disabled: !deployable(x),
-    selected: x.name === preselect,
-    text: deployable(x) ? x.name : `${x.name} (not available here)`,
+    disabled: !!why(x),
+    selected: x.name === first,
+    text: why(x) ? `${x.name} (${why(x)})` : x.name,
   })));
   const describe = () => {
     const x = models.find((y) => y.name === model.value);
