@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +22,8 @@ type fakeModel struct {
 	ctxLen    int
 	reply     []string
 	queueFull bool
+	failAfter int           // > 0: Generate calls after this many fail with ErrQueueFull
+	failAt    int           // > 0: Recv fails when this many tokens were generated
 	hold      chan struct{} // when set, each token waits for a receive from it (or cancellation)
 
 	mu        sync.Mutex
@@ -64,9 +67,12 @@ func (m *fakeModel) Generate(ctx context.Context, req GenRequest) (GenStream, er
 		return nil, ErrQueueFull
 	}
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failAfter > 0 && m.started >= m.failAfter {
+		return nil, ErrQueueFull
+	}
 	m.lastReq = req
 	m.started++
-	m.mu.Unlock()
 	return &fakeStream{m: m, ctx: ctx, req: req}, nil
 }
 
@@ -104,6 +110,10 @@ func (s *fakeStream) Recv() (Event, error) {
 	}
 	if s.ctx.Err() != nil {
 		return final("cancelled")
+	}
+	if s.m.failAt > 0 && s.i == s.m.failAt {
+		s.done = true
+		return Event{}, errors.New("kernel exploded")
 	}
 	w := s.m.reply[s.i]
 	if s.i > 0 {

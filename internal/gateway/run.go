@@ -92,14 +92,18 @@ func (c *call) generate(p genPlan) *apiError {
 	}
 	ctx, cancel := context.WithCancel(c.r.Context())
 	defer cancel()
+	// All choices start, or none: a choice that cannot start (queue full)
+	// fails the request, after the started ones are stopped and metered.
 	streams := make([]GenStream, 0, p.n)
+	var startErr *apiError
 	for i := 0; i < p.n; i++ {
 		s, err := p.model.Generate(ctx, p.req)
 		if err != nil {
 			cancel()
+			startErr = c.generateError(err)
 			if len(streams) == 0 {
 				c.settle(reserved, 0)
-				return c.generateError(err)
+				return startErr
 			}
 			break
 		}
@@ -113,7 +117,7 @@ func (c *call) generate(p genPlan) *apiError {
 	choices := make([]choice, p.n)
 	var sse *sseWriter
 	var writeErr error
-	if p.stream && ctx.Err() == nil {
+	if p.stream && startErr == nil && ctx.Err() == nil {
 		sse = startSSE(c.w)
 		for i := range streams {
 			if v := p.resp.roleChunk(i); v != nil && writeErr == nil {
@@ -176,31 +180,29 @@ func (c *call) generate(p genPlan) *apiError {
 	usage := totals(choices, p.req.Prompt.Count)
 	clientGone := c.r.Context().Err() != nil || writeErr != nil
 	status := http.StatusOK
+	if streamErr != nil {
+		c.log.Error("generation failed", "error", streamErr)
+	}
+	failed := errf(http.StatusInternalServerError, "internal_error", "The model failed while generating.")
 	switch {
 	case clientGone:
 		status = 499 // client closed the request
+	case sse != nil && streamErr != nil:
+		status = failed.status
+		_ = sse.event(inference.ErrorResponse{Error: &inference.ErrorDetail{Code: failed.code, Message: failed.message, Status: failed.status}})
+	case sse != nil:
+		if p.includeUsage {
+			_ = sse.event(p.resp.usageChunk(usage))
+		}
+		_ = sse.done()
+	case startErr != nil:
+		status = startErr.status
+		writeError(c.w, startErr)
 	case streamErr != nil:
-		status = http.StatusInternalServerError
-	}
-	if sse != nil && !clientGone {
-		if streamErr != nil {
-			c.log.Error("generation failed", "error", streamErr)
-			_ = sse.event(inference.ErrorResponse{Error: &inference.ErrorDetail{
-				Code: "internal_error", Message: "The model failed while generating.", Status: http.StatusInternalServerError}})
-		} else {
-			if p.includeUsage {
-				_ = sse.event(p.resp.usageChunk(usage))
-			}
-			_ = sse.done()
-		}
-	}
-	if sse == nil && !clientGone {
-		if streamErr != nil {
-			c.log.Error("generation failed", "error", streamErr)
-			writeError(c.w, errf(http.StatusInternalServerError, "internal_error", "The model failed while generating."))
-		} else {
-			writeJSON(c.w, http.StatusOK, p.resp.final(choices, usage))
-		}
+		status = failed.status
+		writeError(c.w, failed)
+	default:
+		writeJSON(c.w, http.StatusOK, p.resp.final(choices, usage))
 	}
 	c.settle(reserved, usage.TotalTokens)
 	c.finishUsage(p, choices, usage, status, firstToken)

@@ -146,3 +146,35 @@ func TestStreamingSeveralChoices(t *testing.T) {
 		t.Errorf("usage chunks %d, last event %q", usages, evs[len(evs)-1])
 	}
 }
+
+func TestFailures(t *testing.T) {
+	t.Run("second choice cannot start", func(t *testing.T) {
+		e := newEnv(t, func(_ *Options, _ *snapshot.Endpoint, m *fakeModel) { m.failAfter = 1 })
+		resp, body := e.do("POST", testEndpoint+"/v1/chat/completions", `{"messages":[{"role":"user","content":"Hi"}],"n":2}`)
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+		// The first choice reached the model, so the request is metered.
+		if recs := e.usage.all(); len(recs) != 1 || recs[0].Status != 503 || recs[0].FinishReason != "cancelled" {
+			t.Errorf("records = %+v", recs)
+		}
+	})
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprint("generation fails, stream=", stream), func(t *testing.T) {
+			e := newEnv(t, func(_ *Options, _ *snapshot.Endpoint, m *fakeModel) { m.failAt = 2 })
+			resp, body := e.do("POST", testEndpoint+"/chat/completions",
+				fmt.Sprintf(`{"messages":[{"role":"user","content":"Hi"}],"stream":%v}`, stream))
+			if stream {
+				evs := sseEvents(t, body)
+				if resp.StatusCode != 200 || !strings.Contains(evs[len(evs)-1], `"code":"internal_error"`) || strings.Contains(string(body), "[DONE]") {
+					t.Errorf("stream: %s", body)
+				}
+			} else if resp.StatusCode != 500 || resp.Header.Get("x-ms-error-code") != "internal_error" {
+				t.Errorf("%d %s", resp.StatusCode, body)
+			}
+			if recs := e.usage.all(); len(recs) != 1 || recs[0].Status != 500 || recs[0].FinishReason != "error" || recs[0].CompletionTokens != 2 {
+				t.Errorf("records = %+v", recs)
+			}
+		})
+	}
+}
