@@ -113,100 +113,122 @@ func (c *call) generate(p genPlan) *apiError {
 	for i, s := range streams {
 		go pump(ctx, i, s, events)
 	}
-
-	choices := make([]choice, p.n)
-	var sse *sseWriter
-	var writeErr error
+	g := &generation{c: c, p: p, cancel: cancel, choices: make([]choice, p.n)}
 	if p.stream && startErr == nil && ctx.Err() == nil {
-		sse = startSSE(c.w)
+		g.sse = startSSE(c.w)
 		for i := range streams {
-			if v := p.resp.roleChunk(i); v != nil && writeErr == nil {
-				writeErr = sse.event(v)
+			if v := p.resp.roleChunk(i); v != nil {
+				g.send(v)
 			}
 		}
 	}
-	var firstToken time.Time
-	var streamErr error
-	open := len(streams)
-	for open > 0 {
-		t := <-events
-		ch := &choices[t.i]
-		if t.err != nil {
+	for open := len(streams); open > 0; {
+		if g.handle(<-events, open) {
 			open--
-			if ch.finish == "" {
-				ch.finish = "error"
-				streamErr = t.err
-			}
-			continue
-		}
-		ev := t.ev
-		ch.tokens += ev.Tokens
-		if firstToken.IsZero() && (ev.Tokens > 0 || ev.Text != "") {
-			firstToken = c.g.opts.Now()
-		}
-		if ev.Text != "" || len(ev.Logprobs) > 0 {
-			ch.text.WriteString(ev.Text)
-			ch.logprobs = append(ch.logprobs, ev.Logprobs...)
-			if sse != nil && writeErr == nil {
-				if writeErr = sse.event(p.resp.deltaChunk(t.i, ev)); writeErr != nil {
-					cancel()
-				}
-			}
-		}
-		if !ev.Done {
-			continue
-		}
-		open--
-		u := ev.Usage
-		ch.usage = &u
-		ch.finish = ev.Finish
-		if ch.finish == "" {
-			ch.finish = inference.FinishStop
-		}
-		if sse != nil && writeErr == nil && ch.finish != "cancelled" {
-			// Usage goes on the last finish chunk (Azure's Phi-3 form) unless
-			// the client asked for OpenAI's separate usage chunk: SDKs that
-			// sum usage over chunks (openai-go's accumulator) must see it once.
-			var usage *inference.Usage
-			if open == 0 && streamErr == nil && !p.includeUsage {
-				tot := totals(choices, p.req.Prompt.Count)
-				usage = &tot
-			}
-			if writeErr = sse.event(p.resp.finishChunk(t.i, ch.finish, usage)); writeErr != nil {
-				cancel()
-			}
 		}
 	}
-	usage := totals(choices, p.req.Prompt.Count)
-	clientGone := c.r.Context().Err() != nil || writeErr != nil
-	status := http.StatusOK
-	if streamErr != nil {
-		c.log.Error("generation failed", "error", streamErr)
+	usage := totals(g.choices, p.req.Prompt.Count)
+	status := g.respond(usage, startErr)
+	c.settle(reserved, usage.TotalTokens)
+	c.finishUsage(p, g.choices, usage, status, g.firstToken)
+	return nil
+}
+
+// generation is the state of one generate call while events arrive.
+type generation struct {
+	c          *call
+	p          genPlan
+	cancel     context.CancelFunc // stops every choice
+	choices    []choice
+	sse        *sseWriter // nil unless streaming
+	writeErr   error      // the client stopped reading
+	streamErr  error      // a choice failed
+	firstToken time.Time
+}
+
+// send writes one event unless writing already failed; a failed write stops
+// the generation.
+func (g *generation) send(v any) {
+	if g.sse == nil || g.writeErr != nil {
+		return
+	}
+	if g.writeErr = g.sse.event(v); g.writeErr != nil {
+		g.cancel()
+	}
+}
+
+// handle takes one event; it reports whether its choice ended. open counts
+// the choices still running, this one included.
+func (g *generation) handle(t tagged, open int) bool {
+	ch := &g.choices[t.i]
+	if t.err != nil {
+		if ch.finish == "" {
+			ch.finish = "error"
+			g.streamErr = t.err
+		}
+		return true
+	}
+	ev := t.ev
+	ch.tokens += ev.Tokens
+	if g.firstToken.IsZero() && (ev.Tokens > 0 || ev.Text != "") {
+		g.firstToken = g.c.g.opts.Now()
+	}
+	if ev.Text != "" || len(ev.Logprobs) > 0 {
+		ch.text.WriteString(ev.Text)
+		ch.logprobs = append(ch.logprobs, ev.Logprobs...)
+		g.send(g.p.resp.deltaChunk(t.i, ev))
+	}
+	if !ev.Done {
+		return false
+	}
+	u := ev.Usage
+	ch.usage = &u
+	ch.finish = ev.Finish
+	if ch.finish == "" {
+		ch.finish = inference.FinishStop
+	}
+	if ch.finish != "cancelled" {
+		// Usage goes on the last finish chunk (Azure's Phi-3 form) unless
+		// the client asked for OpenAI's separate usage chunk: SDKs that sum
+		// usage over chunks (openai-go's accumulator) must see it once.
+		var usage *inference.Usage
+		if open == 1 && g.streamErr == nil && !g.p.includeUsage {
+			tot := totals(g.choices, g.p.req.Prompt.Count)
+			usage = &tot
+		}
+		g.send(g.p.resp.finishChunk(t.i, ch.finish, usage))
+	}
+	return true
+}
+
+// respond ends the response and returns its status for the usage record.
+func (g *generation) respond(usage inference.Usage, startErr *apiError) int {
+	c := g.c
+	if g.streamErr != nil {
+		c.log.Error("generation failed", "error", g.streamErr)
 	}
 	failed := errf(http.StatusInternalServerError, "internal_error", "The model failed while generating.")
 	switch {
-	case clientGone:
-		status = 499 // client closed the request
-	case sse != nil && streamErr != nil:
-		status = failed.status
-		_ = sse.event(inference.ErrorResponse{Error: &inference.ErrorDetail{Code: failed.code, Message: failed.message, Status: failed.status}})
-	case sse != nil:
-		if p.includeUsage {
-			_ = sse.event(p.resp.usageChunk(usage))
+	case c.r.Context().Err() != nil || g.writeErr != nil:
+		return 499 // client closed the request
+	case g.sse != nil && g.streamErr != nil:
+		_ = g.sse.event(inference.ErrorResponse{Error: &inference.ErrorDetail{Code: failed.code, Message: failed.message, Status: failed.status}})
+		return failed.status
+	case g.sse != nil:
+		if g.p.includeUsage {
+			_ = g.sse.event(g.p.resp.usageChunk(usage))
 		}
-		_ = sse.done()
+		_ = g.sse.done()
+		return http.StatusOK
 	case startErr != nil:
-		status = startErr.status
 		writeError(c.w, startErr)
-	case streamErr != nil:
-		status = failed.status
+		return startErr.status
+	case g.streamErr != nil:
 		writeError(c.w, failed)
-	default:
-		writeJSON(c.w, http.StatusOK, p.resp.final(choices, usage))
+		return failed.status
 	}
-	c.settle(reserved, usage.TotalTokens)
-	c.finishUsage(p, choices, usage, status, firstToken)
-	return nil
+	writeJSON(c.w, http.StatusOK, g.p.resp.final(g.choices, usage))
+	return http.StatusOK
 }
 
 // pump forwards one stream's events until its final event or error.
