@@ -6,7 +6,7 @@ import * as f from './js/format.js';
 import { modelName, findModel, prices, humanize } from './js/catalog.js';
 import { NAME_RE, sampleRequest } from './js/endpoints.js';
 import { sameOriginURI } from './js/playground.js';
-import { totals, nextDay } from './js/usage.js';
+import { totals, nextDay, share } from './js/usage.js';
 import { items, usageQuery } from './js/api.js';
 
 const tests = [];
@@ -183,6 +183,9 @@ test('usage totals and query', () => {
   assert.deepEqual(items({ value: [1] }), [1]);
   assert.deepEqual(items([2]), [2]);
   assert.deepEqual(items(null), []);
+  assert.equal(share({ totalCost: 0.25 }, { totalCost: 1 }), 0.25);
+  assert.equal(share({ totalTokens: 5 }, { totalCost: 0, totalTokens: 20 }), 0.25);
+  assert.equal(share({}, { totalCost: 0, totalTokens: 0 }), 0);
   assert.equal(nextDay('2026-11-30'), '2026-12-01');
   assert.equal(nextDay('2024-02-28'), '2024-02-29');
   assert.equal(nextDay('2026-12-31'), '2027-01-01');
