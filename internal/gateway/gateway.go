@@ -90,6 +90,9 @@ func New(opts Options) (*Gateway, error) {
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Origin") != "" && cors(w, r) {
+		return
+	}
 	if _, _, ok := g.hostEndpoint(r); ok {
 		g.hosts.ServeHTTP(w, r)
 		return
@@ -117,6 +120,25 @@ func (g *Gateway) Wrap(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// cors lets browser pages call endpoints with a key (no cookies are used,
+// so any origin may): it answers preflight requests, reporting whether it
+// did, and exposes the quota and request id headers on the others.
+func cors(w http.ResponseWriter, r *http.Request) bool {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Authorization, api-key, Content-Type, extra-parameters, x-ms-client-request-id")
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	h.Set("Access-Control-Expose-Headers", "x-request-id, apim-request-id, x-ms-error-code, Retry-After, retry-after-ms, "+
+		"x-ratelimit-limit-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-requests, "+
+		"x-ratelimit-remaining-tokens, x-ratelimit-reset-requests, x-ratelimit-reset-tokens")
+	return false
 }
 
 // hostEndpoint parses {name}.{region}.{Domain} from the Host header.

@@ -178,3 +178,18 @@ func TestFailures(t *testing.T) {
 		})
 	}
 }
+
+func TestCORS(t *testing.T) {
+	e := newEnv(t)
+	resp, _ := e.do("OPTIONS", testEndpoint+"/chat/completions", "", "api-key", "", "Origin", "http://page.example",
+		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "api-key, content-type")
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "api-key") {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp, _ = e.do("POST", testEndpoint+"/chat/completions", hello, "Origin", "http://page.example")
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "x-ratelimit-remaining-tokens") {
+		t.Errorf("request: %d %v", resp.StatusCode, resp.Header)
+	}
+}
