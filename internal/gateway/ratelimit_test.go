@@ -144,20 +144,22 @@ func TestRedisLimiter(t *testing.T) {
 			c.Del(ctx, keys...)
 		}
 	})
+	// The buckets refill on Redis's clock (10 tokens/s here), so bounds allow
+	// a second or two of a loaded machine between calls.
 	lim := Limits{TokensPerMinute: 600, RequestsPerMinute: 1000}
 	d, err := l.Reserve(ctx, "ep", lim, 500)
 	if err != nil || !d.Allowed || d.Quota.RemainingTokens < 100 || d.Quota.RemainingTokens > 101 {
 		t.Fatalf("first = %+v, %v", d, err)
 	}
 	d, _ = l.Reserve(ctx, "ep", lim, 200)
-	if d.Allowed || d.Exceeded != "tokens" || d.RetryAfter <= 9*time.Second || d.RetryAfter > 10*time.Second {
+	if d.Allowed || d.Exceeded != "tokens" || d.RetryAfter <= 7*time.Second || d.RetryAfter > 10*time.Second {
 		t.Fatalf("over the limit = %+v", d)
 	}
 	if err := l.Settle(ctx, "ep", lim, 500, 120); err != nil {
 		t.Fatal(err)
 	}
 	q, err := l.Peek(ctx, "ep", lim)
-	if err != nil || q.RemainingTokens < 480 || q.RemainingTokens > 482 {
+	if err != nil || q.RemainingTokens < 480 || q.RemainingTokens > 500 {
 		t.Fatalf("after settle = %+v, %v", q, err)
 	}
 
