@@ -8,6 +8,11 @@
 // this package imports nothing of the service: only embed, net/http and the
 // standard library. internal/app mounts Handler at "/"; /api, /v1, /serverless
 // and /metrics belong to other handlers and are never answered with the app.
+//
+// Pages: /catalog, /endpoints (?deploy=<model> opens the create dialog),
+// /playground (?endpoint=<name>) and /usage (?groupBy=endpoint|day|model).
+// Every page takes ?project=<name>; a "#token=<principal token>" fragment signs
+// in without the dialog and is removed from the address bar at once.
 package web
 
 import (
