@@ -128,9 +128,11 @@ func (c *call) generate(p genPlan) *apiError {
 		}
 	}
 	usage := totals(g.choices, p.req.Prompt.Count)
-	status := g.respond(usage, startErr)
+	status := g.status(startErr)
+	// Meter before the last bytes go out, so the response ends at once.
 	c.settle(reserved, usage.TotalTokens)
 	c.finishUsage(p, g.choices, usage, status, g.firstToken)
+	g.respond(usage, startErr)
 	return nil
 }
 
@@ -201,34 +203,48 @@ func (g *generation) handle(t tagged, open int) bool {
 	return true
 }
 
-// respond ends the response and returns its status for the usage record.
-func (g *generation) respond(usage inference.Usage, startErr *apiError) int {
+// failedGeneration is the error of a generation that broke mid-way.
+func failedGeneration() *apiError {
+	return errf(http.StatusInternalServerError, "internal_error", "The model failed while generating.")
+}
+
+// status is the request's outcome for the usage record.
+func (g *generation) status(startErr *apiError) int {
+	switch {
+	case g.c.r.Context().Err() != nil || g.writeErr != nil:
+		return 499 // client closed the request
+	case startErr != nil: // never with a stream: it starts only when all choices did
+		return startErr.status
+	case g.streamErr != nil:
+		return failedGeneration().status
+	}
+	return http.StatusOK
+}
+
+// respond ends the response: the end of the event stream, the JSON body or
+// the error.
+func (g *generation) respond(usage inference.Usage, startErr *apiError) {
 	c := g.c
 	if g.streamErr != nil {
 		c.log.Error("generation failed", "error", g.streamErr)
 	}
-	failed := errf(http.StatusInternalServerError, "internal_error", "The model failed while generating.")
+	failed := failedGeneration()
 	switch {
 	case c.r.Context().Err() != nil || g.writeErr != nil:
-		return 499 // client closed the request
 	case g.sse != nil && g.streamErr != nil:
 		_ = g.sse.event(inference.ErrorResponse{Error: &inference.ErrorDetail{Code: failed.code, Message: failed.message, Status: failed.status}})
-		return failed.status
 	case g.sse != nil:
 		if g.p.includeUsage {
 			_ = g.sse.event(g.p.resp.usageChunk(usage))
 		}
 		_ = g.sse.done()
-		return http.StatusOK
 	case startErr != nil:
 		writeError(c.w, startErr)
-		return startErr.status
 	case g.streamErr != nil:
 		writeError(c.w, failed)
-		return failed.status
+	default:
+		writeJSON(c.w, http.StatusOK, g.p.resp.final(g.choices, usage))
 	}
-	writeJSON(c.w, http.StatusOK, g.p.resp.final(g.choices, usage))
-	return http.StatusOK
 }
 
 // pump forwards one stream's events until its final event or error.
