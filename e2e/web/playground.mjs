@@ -6,7 +6,8 @@
 //
 // Env: MAAS_URL (e.g. http://127.0.0.1:8080), MAAS_TOKEN (principal token),
 // MAAS_PROJECT, and MAAS_ENDPOINT (an existing endpoint) or MAAS_CREATE_MODEL
-// (a catalog model name to deploy as a new endpoint). Optional: SHOTS_DIR
+// (a catalog model name to deploy as a new endpoint). Optional:
+// MAAS_NEW_PROJECT (create a project with the dialog first), SHOTS_DIR
 // (default ./out), CHROMIUM (default /usr/bin/chromium), CHAT_TIMEOUT_MS.
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -51,9 +52,18 @@ try {
   if (await page.getByText(token).count()) fail('the token is shown on the page');
   await shot('catalog');
 
-  // Pick the project in the top bar.
+  // Pick the project in the top bar (after creating one from the dialog, when
+  // MAAS_NEW_PROJECT names it: in the first hub listed).
   const picker = page.locator('#project-select');
   await picker.waitFor();
+  const newProject = process.env.MAAS_NEW_PROJECT || '';
+  if (newProject) {
+    await picker.selectOption('+new');
+    await page.getByLabel('Project name').fill(newProject);
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.locator(`#project-select option[value="${newProject}"]`).waitFor({ state: 'attached', timeout: 15000 });
+    if (await picker.inputValue() !== newProject) fail(`new project ${newProject} is not selected`);
+  }
   if (await picker.evaluate((el) => el.tagName) === 'SELECT') await picker.selectOption(project);
   else { await picker.fill(project); await picker.press('Enter'); }
   await page.getByRole('link', { name: 'Endpoints' }).click();

@@ -131,7 +131,9 @@ if [ -n "$endpoint" ] && [ -n "$project" ] && command -v node >/dev/null && [ -d
   # With a model to deploy, playground.mjs creates its own endpoint through the dialog.
   pw_endpoint="$endpoint"
   [ -n "$create_model" ] && pw_endpoint=""
-  (cd "$root/e2e/web" && MAAS_ENDPOINT="$pw_endpoint" MAAS_CREATE_MODEL="$create_model" SHOTS_DIR="$out/playwright" \
+  new_project=""
+  [ -n "$server_pid" ] && new_project="web-project-2"
+  (cd "$root/e2e/web" && MAAS_ENDPOINT="$pw_endpoint" MAAS_CREATE_MODEL="$create_model" MAAS_NEW_PROJECT="$new_project" SHOTS_DIR="$out/playwright" \
     CHROMIUM="$chrome" node playground.mjs) || failed=1
 fi
 [ "$failed" = 0 ] && echo "ok: screenshots in $out"

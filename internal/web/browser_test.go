@@ -113,7 +113,7 @@ func TestBrowserPlayground(t *testing.T) {
 	cmd := exec.CommandContext(ctx, node, "playground.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "MAAS_URL="+srv.URL, "MAAS_TOKEN="+token, "MAAS_PROJECT=p1",
-		"MAAS_CREATE_MODEL=Phi-3-mini-128k-instruct", "SHOTS_DIR="+shots, "CHROMIUM="+bin, "CHAT_TIMEOUT_MS=20000")
+		"MAAS_CREATE_MODEL=Phi-3-mini-128k-instruct", "MAAS_NEW_PROJECT=p2-from-dialog", "SHOTS_DIR="+shots, "CHROMIUM="+bin, "CHAT_TIMEOUT_MS=20000")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node playground.mjs: %v\n%s", err, out)

@@ -17,6 +17,7 @@ type fixture struct {
 	token string
 	mu    sync.Mutex
 	eps   []map[string]any         // serverless endpoints of project p1
+	projs []map[string]any         // projects; p1 in hub h1 first
 	usage map[string]*fixtureUsage // by endpoint name
 }
 
@@ -31,6 +32,7 @@ const (
 func newFixture(token string) *fixture {
 	f := &fixture{token: token, usage: map[string]*fixtureUsage{"my-phi3": {3, 1900, 7200}}}
 	f.eps = append(f.eps, fixtureEndpoint("my-phi3", "Succeeded"))
+	f.projs = append(f.projs, map[string]any{"name": "p1", "hub": "h1", "location": "eastus2"})
 	return f
 }
 
@@ -97,7 +99,21 @@ func (f *fixture) handler() http.Handler {
 		return list(map[string]any{"name": "h1", "location": "eastus2"})
 	}))
 	mux.Handle("GET /api/projects", f.auth(func(http.ResponseWriter, *http.Request) any {
-		return list(map[string]any{"name": "p1", "hub": "h1", "location": "eastus2"})
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		b, _ := json.Marshal(map[string]any{"value": f.projs})
+		return json.RawMessage(b)
+	}))
+	mux.Handle("GET /api/regions", f.auth(func(http.ResponseWriter, *http.Request) any {
+		return list(map[string]string{"name": "eastus2", "displayName": "East US 2"}, map[string]string{"name": "swedencentral", "displayName": "Sweden Central"})
+	}))
+	mux.Handle("PUT /api/hubs/h1/projects/{project}", f.auth(func(w http.ResponseWriter, r *http.Request) any {
+		p := map[string]any{"name": r.PathValue("project"), "hub": "h1", "location": "eastus2"}
+		f.mu.Lock()
+		f.projs = append(f.projs, p)
+		f.mu.Unlock()
+		writeJSON(w, http.StatusCreated, p)
+		return nil
 	}))
 	mux.Handle("GET /api/projects/p1/serverlessEndpoints", f.auth(func(_ http.ResponseWriter, r *http.Request) any {
 		f.mu.Lock()

@@ -95,6 +95,7 @@ async function route() {
   }
   if (seq !== routeSeq) return;
   const cur = projects && projects.find((p) => p.name === ctx.project);
+  if (projects && !cur) ctx.project = ''; // deleted, or not visible to this token
   ctx.projectRegion = cur ? cur.region : '';
   renderProjectPicker(projects);
   try {
