@@ -233,6 +233,13 @@ func TestAuth(t *testing.T) {
 
 func TestAPIVersion(t *testing.T) {
 	e := newEnv(t)
+	custom := newEnv(t, func(o *Options, _ *snapshot.Endpoint, _ *fakeModel) { o.APIVersions = []string{"2025-01-01"} })
+	if resp, body := custom.do("GET", testEndpoint+"/info?api-version=2025-01-01", ""); resp.StatusCode != 200 {
+		t.Errorf("configured version: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := custom.do("GET", testEndpoint+"/info?api-version=2024-05-01-preview", ""); resp.StatusCode != 400 {
+		t.Errorf("version not configured: %d", resp.StatusCode)
+	}
 	for v, want := range map[string]int{"": 200, "?api-version=2024-05-01-preview": 200, "?api-version=2024-04-01-preview": 200,
 		"?api-version=2023-01-01": 400, "?api-version=banana": 400} {
 		resp, body := e.do("POST", testEndpoint+"/chat/completions"+v, hello)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +22,11 @@ type Options struct {
 	Logger  *slog.Logger       // nil: slog.Default()
 	// Domain enables host routing: {name}.{region}.{Domain} serves the
 	// endpoint at the host's root. Empty: only /serverless/{region}/{name}.
-	Domain       string
+	Domain string
+	// APIVersions are the api-version values accepted; nil: the documented
+	// 2024-04-01-preview and 2024-05-01-preview. A missing api-version is
+	// always accepted (OpenAI clients send none).
+	APIVersions  []string
 	MaxBodyBytes int64            // request body limit; 0: 4 MiB
 	MaxChoices   int              // largest n; 0: 4
 	Now          func() time.Time // clock; nil: time.Now
@@ -58,6 +63,9 @@ func New(opts Options) (*Gateway, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.APIVersions == nil {
+		opts.APIVersions = []string{"2024-04-01-preview", "2024-05-01-preview"}
 	}
 	opts.Domain = strings.Trim(strings.ToLower(opts.Domain), ".")
 	g := &Gateway{opts: opts, paths: http.NewServeMux(), hosts: http.NewServeMux(), metrics: newMetrics()}
@@ -285,7 +293,7 @@ func (c *call) serve(route router, h handlerFunc) *apiError {
 	if !ep.Online {
 		return errf(http.StatusServiceUnavailable, "endpoint_not_ready", "The endpoint %q is not online.", ep.Name)
 	}
-	if e := checkAPIVersion(c.r); e != nil {
+	if e := c.g.checkAPIVersion(c.r); e != nil {
 		return e
 	}
 	return h(c)
@@ -305,30 +313,14 @@ func (c *call) quotaHeaders() {
 }
 
 // checkAPIVersion accepts a missing api-version (OpenAI clients) and the
-// versions the Azure AI Model Inference API has published.
-func checkAPIVersion(r *http.Request) *apiError {
+// configured versions.
+func (g *Gateway) checkAPIVersion(r *http.Request) *apiError {
 	v, present := r.URL.Query()["api-version"]
-	if !present {
+	if !present || (len(v) == 1 && slices.Contains(g.opts.APIVersions, v[0])) {
 		return nil
 	}
-	if len(v) != 1 || !supportedAPIVersion(v[0]) {
-		return errf(http.StatusBadRequest, "unsupported_api_version",
-			"api-version %q is not supported; use one of %s.", strings.Join(v, ","), strings.Join(apiVersions(), ", "))
-	}
-	return nil
-}
-
-func apiVersions() []string {
-	return []string{"2024-04-01-preview", "2024-05-01-preview", "2024-08-01-preview", "2024-10-01-preview", "2025-04-01", "2025-05-01"}
-}
-
-func supportedAPIVersion(v string) bool {
-	for _, s := range apiVersions() {
-		if v == s {
-			return true
-		}
-	}
-	return false
+	return errf(http.StatusBadRequest, "unsupported_api_version",
+		"api-version %q is not supported; use one of %s.", strings.Join(v, ","), strings.Join(g.opts.APIVersions, ", "))
 }
 
 // statusWriter records whether and with which status a response started.
