@@ -178,8 +178,8 @@ const (
 	surfaceOpenAI                // OpenAI-compatible /v1 routes
 )
 
-// router finds the endpoint a request is for; it returns the endpoint and the
-// authenticated key's endpoint check result as an error.
+// router finds the endpoint a request is for and checks that key opens it:
+// 404 for no endpoint, 401 for a missing key or another endpoint's key.
 type router func(cfg *snapshot.Config, r *http.Request, key string) (*snapshot.Endpoint, *apiError)
 
 func (g *Gateway) routeByPath(cfg *snapshot.Config, r *http.Request, key string) (*snapshot.Endpoint, *apiError) {
