@@ -17,6 +17,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -26,6 +27,7 @@ import (
 	"net/http"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -71,6 +73,8 @@ type asset struct {
 	body        []byte
 	contentType string
 	etag        string // quoted strong ETag
+	gz          []byte // gzip of body; nil when that is not smaller
+	gzEtag      string // ETag of the gzip variant
 }
 
 // handler serves index.html for the app's routes and the assets under
@@ -145,7 +149,16 @@ func newHandler(fsys fs.FS) (*handler, error) {
 
 func newAsset(body []byte, contentType string) *asset {
 	s := sha256.Sum256(body)
-	return &asset{body: body, contentType: contentType, etag: `"` + hex.EncodeToString(s[:8]) + `"`}
+	tag := hex.EncodeToString(s[:8])
+	a := &asset{body: body, contentType: contentType, etag: `"` + tag + `"`}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // the level is valid
+	zw.Write(body)
+	zw.Close()
+	if buf.Len() < len(body) {
+		a.gz, a.gzEtag = buf.Bytes(), `"`+tag+`-gz"`
+	}
+	return a
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -190,20 +203,43 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	serveAsset(w, r, &h.index)
 }
 
-// serveAsset writes a with its ETag, answering 304 when the client has it.
+// serveAsset writes a (gzipped when the client accepts it) with its ETag,
+// answering 304 when the client has that variant.
 func serveAsset(w http.ResponseWriter, r *http.Request, a *asset) {
 	hdr := w.Header()
-	hdr.Set("ETag", a.etag)
-	if etagMatches(r.Header.Get("If-None-Match"), a.etag) {
+	body, etag := a.body, a.etag
+	if a.gz != nil {
+		hdr.Set("Vary", "Accept-Encoding")
+		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+			body, etag = a.gz, a.gzEtag
+			hdr.Set("Content-Encoding", "gzip")
+		}
+	}
+	hdr.Set("ETag", etag)
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		hdr.Del("Content-Encoding")
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	hdr.Set("Content-Type", a.contentType)
-	hdr.Set("Content-Length", fmt.Sprint(len(a.body)))
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		w.Write(a.body)
+		w.Write(body)
 	}
+}
+
+// acceptsGzip reports whether an Accept-Encoding header allows gzip (q > 0).
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
 }
 
 // etagMatches reports whether an If-None-Match header names etag (or "*").

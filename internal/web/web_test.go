@@ -1,10 +1,14 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -241,5 +245,59 @@ func TestIndexReferencesExist(t *testing.T) {
 				t.Errorf("%s imports ./%s, which is not embedded", name, m[1])
 			}
 		}
+	}
+}
+
+func TestGzip(t *testing.T) {
+	h := testHandler(t)
+	a := h.assets["js/app.js"]
+	if a == nil || a.gz == nil {
+		t.Fatal("js/app.js has no gzip variant")
+	}
+	target := "/assets/" + h.build + "/js/app.js"
+	for _, tc := range []struct {
+		accept string
+		gzip   bool
+	}{
+		{"", false},
+		{"gzip", true},
+		{"br, gzip, deflate", true},
+		{"GZIP;q=0.5", true},
+		{"gzip;q=0", false},
+		{"deflate", false},
+	} {
+		rec := get(t, h, "GET", target, map[string]string{"Accept-Encoding": tc.accept})
+		if rec.Header().Get("Vary") != "Accept-Encoding" {
+			t.Errorf("Accept-Encoding %q: Vary = %q", tc.accept, rec.Header().Get("Vary"))
+		}
+		body := rec.Body.Bytes()
+		if got := rec.Header().Get("Content-Encoding") == "gzip"; got != tc.gzip {
+			t.Errorf("Accept-Encoding %q: gzip = %v, want %v", tc.accept, got, tc.gzip)
+			continue
+		}
+		if tc.gzip {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatalf("gzip body: %v", err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatalf("gunzip: %v", err)
+			}
+		}
+		if !bytes.Equal(body, a.body) {
+			t.Errorf("Accept-Encoding %q: body differs from app.js", tc.accept)
+		}
+		if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(rec.Body.Len()) {
+			t.Errorf("Accept-Encoding %q: Content-Length %s for %d bytes", tc.accept, cl, rec.Body.Len())
+		}
+	}
+	// Each variant revalidates against its own ETag.
+	rec := get(t, h, "GET", target, map[string]string{"Accept-Encoding": "gzip", "If-None-Match": a.etag})
+	if rec.Code != http.StatusOK {
+		t.Errorf("gzip request with the plain ETag: status %d, want 200", rec.Code)
+	}
+	rec = get(t, h, "GET", target, map[string]string{"Accept-Encoding": "gzip", "If-None-Match": a.gzEtag})
+	if rec.Code != http.StatusNotModified {
+		t.Errorf("gzip request with the gzip ETag: status %d, want 304", rec.Code)
 	}
 }
