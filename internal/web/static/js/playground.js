@@ -90,16 +90,19 @@ export function render(view, ctx) {
   const showStats = (parts) => clear(stats, parts.filter(Boolean).map(([k, v]) => h('span', { class: 'stat' }, h('span', { class: 'stat-k', text: k }), h('span', { class: 'stat-v', text: v }))));
 
   async function selectEndpoint(eps, name) {
-    s.endpoint = eps.find((e) => e.name === name) || null;
+    const ep = eps.find((e) => e.name === name) || null;
+    s.endpoint = ep;
+    s.model = null;
     s.key = '';
     s.uri = '';
     clear(epInfo);
-    if (!s.endpoint) return;
-    const p = s.endpoint.properties || {};
+    if (!ep) return;
+    const p = ep.properties || {};
     s.uri = (p.inferenceEndpoint && p.inferenceEndpoint.uri) || '';
     const modelId = p.modelSettings && p.modelSettings.modelId;
     try {
       const [keys, models] = await Promise.all([api.listKeys(ctx.project, name), ctx.models().catch(() => [])]);
+      if (s.endpoint !== ep) return; // another endpoint was chosen meanwhile
       s.key = keys.primaryKey;
       s.model = findModel(models, modelId) || null;
       if (s.model && s.model.contextLength > 0) maxTokens.max = String(s.model.contextLength);
@@ -112,7 +115,7 @@ export function render(view, ctx) {
         epInfo.appendChild(h('div', { text: 'This model has no system role: the system prompt is sent as a user turn.' }));
       }
     } catch (err) {
-      clear(epInfo, errorBox(err));
+      if (s.endpoint === ep) clear(epInfo, errorBox(err));
     }
   }
 
