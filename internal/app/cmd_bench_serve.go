@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,7 +24,7 @@ import (
 //
 //	maas bench serve (--model FILE.gguf | --url ENDPOINT_URL --key KEY) [--threads N]
 //	    [--streams 1,2,4,8,16] [--prompt-tokens P] [--gen-tokens G] [--prefix-tokens 1000]
-//	    [--cold=true] [--timeout 30m] [--json]
+//	    [--cold=true] [--timeout 30m] [--cpuprofile FILE] [--json]
 //
 // With --model it starts the platform in this process (maas up on a temporary
 // data directory, the model unloaded until the first request). It then runs,
@@ -47,6 +48,7 @@ func runBenchServe(ctx context.Context, args []string, env Env) error {
 	cold := fs.Bool("cold", true, "measure the first request's time to first token (the cold start with --model)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the concurrency levels to `file` (with --model it covers the server)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -95,6 +97,17 @@ func runBenchServe(ctx context.Context, args []string, env Env) error {
 			return fmt.Errorf("prefix cache: %w", err)
 		}
 		rep.PrefixCache = &pc
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("create CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("start CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	failed := 0
 	for _, n := range streams {
