@@ -1,7 +1,6 @@
 package phi3
 
 import (
-	"fmt"
 	"testing"
 
 	"maas/internal/engine/quant"
@@ -16,15 +15,22 @@ var benchSpec = spec{embd: 768, ffn: 2048, layers: 4, heads: 12, kvHeads: 4, rop
 // token after a 64-token prompt) per weight type; tok/s is the metric.
 func BenchmarkForward(b *testing.B) {
 	for _, wt := range []quant.Type{quant.F16, quant.Q8_0, quant.Q4_K} {
-		s := benchSpec
-		s.wtype = wt
-		f, _ := build(b, s, 1)
-		m, err := New(f, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		toks := randTokens(64, s.vocab, 1)
-		b.Run(fmt.Sprintf("%s/prefill64", wt), func(b *testing.B) {
+		b.Run(wt.String(), func(b *testing.B) { benchForward(b, wt) })
+	}
+}
+
+func benchForward(b *testing.B, wt quant.Type) {
+	s := benchSpec
+	s.wtype = wt
+	f, _ := build(b, s, 1)
+	m, err := New(f, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	toks := randTokens(64, s.vocab, 1)
+	{
+		b.Run("prefill64", func(b *testing.B) {
 			c, _ := m.NewCache(256)
 			last := make([]bool, len(toks))
 			last[len(last)-1] = true
@@ -38,7 +44,7 @@ func BenchmarkForward(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(toks)*b.N)/b.Elapsed().Seconds(), "tok/s")
 		})
-		b.Run(fmt.Sprintf("%s/decode", wt), func(b *testing.B) {
+		b.Run("decode", func(b *testing.B) {
 			c, _ := m.NewCache(256)
 			if _, err := m.Forward(seqBatch(toks, 0, 0, false), []*Cache{c}); err != nil {
 				b.Fatal(err)
@@ -53,6 +59,5 @@ func BenchmarkForward(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
 		})
-		m.Close()
 	}
 }

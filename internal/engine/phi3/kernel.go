@@ -24,17 +24,18 @@ func dequantRow(t wtype, src []byte, dst []float32) error { return quant.Dequant
 // kernel is how products with one weight type are computed, as llama.cpp's
 // CPU backend does: activations are first converted to the type's vec-dot
 // type (F16 for F16 weights, BF16 for BF16, F32 for F32, Q8_0/Q8_1/Q8_K for
-// the quantised types), then each weight row is dotted with them.
+// the quantised types), then the weight rows are multiplied with them
+// (kernels.MatMul picks the blocking and the multi-row kernels).
 type kernel struct {
 	act      quant.Type           // activation type (quant.VecDotType)
 	quantize kernels.QuantizeFunc // float32 activations -> act
-	dot      kernels.DotFunc      // weight row . converted activations
+	matmul   kernels.MatMulFunc   // weight rows x converted activation rows
 }
 
 func kernelFor(t wtype) (kernel, error) {
 	k := kernel{act: quant.VecDotType(t)}
 	var err error
-	if k.dot, err = kernels.VecDot(t); err != nil {
+	if k.matmul, err = kernels.MatMul(t); err != nil {
 		return kernel{}, err
 	}
 	if k.quantize, err = kernels.Quantize(k.act); err != nil {

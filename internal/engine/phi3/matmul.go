@@ -15,19 +15,15 @@ type matTask struct {
 }
 
 func (t *matTask) run(worker, lo, hi int) {
-	w, n, cols, dot := t.w, t.n, t.w.Cols, t.w.k.dot
-	for r := lo; r < hi; r++ {
-		wr := w.Data[r*w.RowBytes : (r+1)*w.RowBytes]
-		for i := range n {
-			t.dst[i*t.ldd+r] = dot(cols, wr, t.xq[i*t.qrw:(i+1)*t.qrw])
-		}
-	}
+	w := t.w
+	w.k.matmul(w.Cols, w.Data[lo*w.RowBytes:hi*w.RowBytes], w.RowBytes, hi-lo, t.xq, t.qrw, t.n, t.dst[lo:], t.ldd)
 }
 
 // matmul computes, for each of the n rows x[i] (w.Cols values, contiguous),
 // dst[i*ldd : i*ldd+w.Rows] = W @ x[i]. The activations are converted once
-// per call (see kernel in kernel.go); x is not modified. Each weight row is
-// read once per call and dotted with all n rows while it is in cache.
+// per call (see kernel in kernel.go); x is not modified. Workers take
+// ranges of weight rows; each range is read once and multiplied with all n
+// rows while it is in cache.
 func (m *Model) matmul(dst []float32, ldd int, w *Weight, x []float32, n int) {
 	t := &m.s.mat
 	cols := w.Cols
@@ -37,6 +33,6 @@ func (m *Model) matmul(dst []float32, ldd int, w *Weight, x []float32, n int) {
 		w.k.quantize(x[i*cols:(i+1)*cols], xq[i*qrw:(i+1)*qrw])
 	}
 	*t = matTask{dst: dst, ldd: ldd, w: w, xq: xq, qrw: qrw, n: n}
-	m.pool.run(t, w.Rows, 4)
+	m.pool.run(t, w.Rows, 16)
 	*t = matTask{}
 }
