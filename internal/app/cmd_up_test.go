@@ -1,14 +1,12 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,19 +14,10 @@ import (
 	"maas/internal/testdata"
 )
 
-// syncBuf is a bytes.Buffer safe for a writer and a reader in two goroutines.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestUpServesALocalFile(t *testing.T) {
 	model := testdata.Phi3File(t, "tiny-phi3-q4_k_m.gguf")
 	dir := t.TempDir()
-	var out, errs syncBuf
+	var out, errs syncBuffer
 	env := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errs, Getenv: func(k string) string {
 		if k == "HOME" {
 			return dir
