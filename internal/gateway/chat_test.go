@@ -286,6 +286,9 @@ func TestExtraParameters(t *testing.T) {
 	if lp == nil || len(lp.Content) != 2 || len(lp.Content[0].TopLogprobs) != 2 || lp.Content[0].Token != "Paris" {
 		t.Errorf("logprobs: %s", body)
 	}
+	if seeds := e.model.seeds[len(e.model.seeds)-2:]; fmt.Sprint(seeds) != "[-1 -1]" {
+		t.Errorf("seeds without a seed = %v", seeds)
+	}
 	if b := e.model.lastReq.LogitBias[42]; b != -100 {
 		t.Errorf("logit_bias given to the model = %v", e.model.lastReq.LogitBias)
 	}

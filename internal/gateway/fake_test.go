@@ -29,6 +29,7 @@ type fakeModel struct {
 	mu        sync.Mutex
 	lastMsgs  []ChatMessage
 	lastReq   GenRequest
+	seeds     []int64       // seed of each generation, -1 for none
 	cancelled chan struct{} // closed when a held generation sees its context end
 	started   int
 }
@@ -73,6 +74,11 @@ func (m *fakeModel) Generate(ctx context.Context, req GenRequest) (GenStream, er
 	}
 	m.lastReq = req
 	m.started++
+	seed := int64(-1)
+	if req.Seed != nil {
+		seed = *req.Seed
+	}
+	m.seeds = append(m.seeds, seed)
 	return &fakeStream{m: m, ctx: ctx, req: req}, nil
 }
 

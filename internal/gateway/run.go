@@ -97,7 +97,12 @@ func (c *call) generate(p genPlan) *apiError {
 	streams := make([]GenStream, 0, p.n)
 	var startErr *apiError
 	for i := 0; i < p.n; i++ {
-		s, err := p.model.Generate(ctx, p.req)
+		req := p.req
+		if req.Seed != nil && i > 0 {
+			seed := *req.Seed + int64(i) // choices differ, yet each is reproducible
+			req.Seed = &seed
+		}
+		s, err := p.model.Generate(ctx, req)
 		if err != nil {
 			cancel()
 			startErr = c.generateError(err)

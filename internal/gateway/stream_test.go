@@ -107,7 +107,7 @@ func TestHostRouting(t *testing.T) {
 func TestStreamingSeveralChoices(t *testing.T) {
 	e := newEnv(t)
 	resp, raw := e.do("POST", testEndpoint+"/v1/chat/completions",
-		`{"messages":[{"role":"user","content":"Hi"}],"stream":true,"n":2,"max_tokens":3,"logprobs":true,"top_logprobs":1}`)
+		`{"messages":[{"role":"user","content":"Hi"}],"stream":true,"n":2,"max_tokens":3,"logprobs":true,"top_logprobs":1,"seed":40}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, raw)
 	}
@@ -141,6 +141,9 @@ func TestStreamingSeveralChoices(t *testing.T) {
 		if roles[i] != 1 || text[i] != "Paris is the" || finishes[i] != "length" {
 			t.Errorf("choice %d: roles %d text %q finish %q", i, roles[i], text[i], finishes[i])
 		}
+	}
+	if fmt.Sprint(e.model.seeds) != "[40 41]" {
+		t.Errorf("seeds of the choices = %v, want [40 41]", e.model.seeds)
 	}
 	if usages != 1 || evs[len(evs)-1] != "[DONE]" {
 		t.Errorf("usage chunks %d, last event %q", usages, evs[len(evs)-1])
