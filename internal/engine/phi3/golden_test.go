@@ -40,22 +40,22 @@ type golden struct {
 //     README's float64 figure).
 //   - Q4_K_M: activations are quantised to Q8_K like llama.cpp, so most
 //     rows match to about 1e-5; a row whose final activations sit on an
-//     8-bit rounding boundary jumps by up to about 0.21 (measured: 1 of 11
-//     chat rows, 5 of 8 english300 rows), as the README describes. Bound:
-//     0.3 max, mean 0.03, and at least a quarter of each prompt's rows
-//     within 1e-3 (an engine with float activations matches no row that
-//     closely: its mean error is 0.06).
+//     8-bit rounding boundary jumps by up to about 0.21 (measured: 0 or 1 of 11
+//     chat rows, 4 to 6 of 8 english300 rows, depending on the kernels'
+//     summation order), as the README describes. Bound: 0.3 max, mean 0.03,
+//     and at least half of all 20 stored rows within 1e-3 (an engine with
+//     float activations matches no row that closely: its mean error is 0.06).
 type tolerance struct {
 	max       float64 // max abs diff on any stored row and on the golden top-5 of each generation step
 	mean      float64 // mean abs diff over a prompt's stored rows
-	exactFrac float64 // fraction of a prompt's rows whose max abs diff must be <= exactTol
+	exactFrac float64 // fraction of the model's stored rows (all prompts) whose max abs diff must be <= exactTol
 }
 
 const exactTol = 1e-3
 
 var tolerances = map[string]tolerance{
 	"tiny-phi3-f16":    {max: 0.01, mean: 0.0012},
-	"tiny-phi3-q4_k_m": {max: 0.3, mean: 0.03, exactFrac: 0.25},
+	"tiny-phi3-q4_k_m": {max: 0.3, mean: 0.03, exactFrac: 0.5},
 }
 
 func loadGolden(t *testing.T, name string) (*Model, golden, []float32) {
@@ -93,6 +93,12 @@ func TestGolden(t *testing.T) {
 			if len(want)%V != 0 {
 				t.Fatalf("golden logits: %d values, not a multiple of vocab %d", len(want), V)
 			}
+			exactRows, allRows := 0, 0
+			defer func() {
+				if float64(exactRows) < tol.exactFrac*float64(allRows) {
+					t.Errorf("only %d of %d stored rows within %g of llama.cpp (want at least %.0f%%)", exactRows, allRows, exactTol, 100*tol.exactFrac)
+				}
+			}()
 			for _, p := range g.Prompts {
 				t.Run(p.Name, func(t *testing.T) {
 					n := len(p.TokenIDs)
@@ -133,9 +139,8 @@ func TestGolden(t *testing.T) {
 					if worst > tol.max || mean > tol.mean {
 						t.Errorf("prompt logits: max abs diff %.3g (tolerance %.3g), mean %.3g (tolerance %.3g)", worst, tol.max, mean, tol.mean)
 					}
-					if float64(exact) < tol.exactFrac*float64(p.Logits.Rows) {
-						t.Errorf("prompt logits: only %d of %d rows within %g (want at least %.0f%%)", exact, p.Logits.Rows, exactTol, 100*tol.exactFrac)
-					}
+					exactRows += exact
+					allRows += p.Logits.Rows
 					// Teacher-forced generation: the last prompt row is step 0.
 					last := got[(p.Logits.Rows-1)*V : p.Logits.Rows*V]
 					step := append([]float32(nil), last...)
