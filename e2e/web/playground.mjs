@@ -118,8 +118,17 @@ try {
 
   // Usage page shows the endpoint.
   await page.getByRole('link', { name: 'Usage' }).click();
-  await page.locator('table.numeric').waitFor({ timeout: 15000 });
-  await page.locator('td', { hasText: endpoint }).first().waitFor({ timeout: 15000 });
+  // The ledger writes usage in batches: refresh until the endpoint's row shows.
+  const usageRow = page.locator('td', { hasText: endpoint }).first();
+  for (let i = 0; ; i++) {
+    try {
+      await usageRow.waitFor({ timeout: 1000 });
+      break;
+    } catch (err) {
+      if (i >= 20) fail(`usage has no row for ${endpoint} after ${i} refreshes`);
+      await page.getByRole('button', { name: 'Refresh' }).click();
+    }
+  }
   await shot('usage');
   const [download] = await Promise.all([
     page.waitForEvent('download', { timeout: 15000 }),

@@ -63,6 +63,7 @@ export function render(view, ctx) {
     endpoint.append(...eps.map((ep) => h('option', { value: ep.name, text: ep.name })));
   }).catch(() => { endpoint.disabled = true; });
   const csv = h('button', { class: 'btn', type: 'button', text: 'Download CSV' });
+  const refresh = h('button', { class: 'btn', type: 'button', text: 'Refresh', title: 'Usage is recorded within seconds of each request' });
   const body = h('div', {}, spinner());
   view.append(
     h('p', { class: 'lead', text: `Tokens and pay-as-you-go cost of project ${ctx.project}. Cost is tokens \u00d7 the model's price per 1K, input and output apart.` }),
@@ -71,7 +72,7 @@ export function render(view, ctx) {
       h('label', { class: 'inline' }, h('span', { text: 'Endpoint' }), endpoint),
       h('label', { class: 'inline' }, h('span', { text: 'From (UTC)' }), from),
       h('label', { class: 'inline' }, h('span', { text: 'To (UTC)' }), to),
-      h('span', { class: 'grow' }), csv),
+      h('span', { class: 'grow' }), refresh, csv),
     body);
 
   // The API's "to" is exclusive; the page's is the last day shown.
@@ -98,6 +99,7 @@ export function render(view, ctx) {
     }
   }
   for (const el of [groupBy, endpoint, from, to]) el.addEventListener('change', load);
+  refresh.addEventListener('click', load);
   csv.addEventListener('click', async () => {
     csv.disabled = true;
     try {
