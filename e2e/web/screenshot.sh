@@ -91,6 +91,10 @@ if [ -z "${MAAS_URL:-}" ]; then
   curl -fsS -o /dev/null -H "api-key: $key" -H 'Content-Type: application/json' \
     --data '{"messages":[{"role":"user","content":"hello"}],"max_tokens":8}' \
     "$MAAS_URL/serverless/eastus2/$endpoint/chat/completions?api-version=2024-05-01-preview"
+  for _ in $(seq 1 50); do # the ledger writes usage in batches
+    api GET "/api/projects/$MAAS_PROJECT/usage" | grep -q "\"$endpoint\"" && break
+    sleep 0.2
+  done
 fi
 : "${MAAS_TOKEN:?set MAAS_TOKEN with MAAS_URL}"
 project="${MAAS_PROJECT:-}"
