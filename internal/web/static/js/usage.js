@@ -72,7 +72,7 @@ export function render(view, ctx) {
       h('label', { class: 'inline' }, h('span', { text: 'Endpoint' }), endpoint),
       h('label', { class: 'inline' }, h('span', { text: 'From (UTC)' }), from),
       h('label', { class: 'inline' }, h('span', { text: 'To (UTC)' }), to),
-      h('span', { class: 'grow' }), refresh, csv),
+      h('span', { class: 'grow' }), h('span', { class: 'toolbar-actions' }, refresh, csv)),
     body);
 
   // The API's "to" is exclusive; the page's is the last day shown.
