@@ -6,6 +6,9 @@
 #   - e2e/node:  the OpenAI Node SDK and the Azure AI Inference REST client,
 #   - e2e/gosdk: the OpenAI Go SDK (a separate Go module),
 #   - `maas chat`, one-shot, streaming and not,
+# then checks /metrics, a lowered quota (429 and its headers), that a clean
+# shutdown drains the usage ledger, that a restart keeps the endpoints, and
+# an endpoint proxied to an OpenAI-compatible upstream (this server's /v1),
 # and stops the server. Outside CI a missing fixture or tool skips; under
 # CI=true it fails.
 set -euo pipefail
@@ -62,9 +65,23 @@ go build -o "$WORK/maas" ./cmd/maas
 PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 export MAAS_ADMIN_TOKEN="e2e-admin-$RANDOM$RANDOM$RANDOM"
+# start_server [ENV=VALUE...]: starts maas serve and waits until it answers.
+start_server() {
+  env "$@" "$WORK/maas" serve --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" --public-url "$BASE" >>"$WORK/serve.log" 2>&1 &
+  SERVER_PID=$!
+  for i in $(seq 1 100); do
+    if curl -sf -o /dev/null -H "Authorization: Bearer $MAAS_ADMIN_TOKEN" "$BASE/api/models"; then return 0; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "e2e: maas serve exited" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "e2e: maas serve did not answer in time" >&2
+  exit 1
+}
+stop_server() {
+  kill "$SERVER_PID" && wait "$SERVER_PID" || true
+}
 echo "== e2e: maas serve on $BASE"
-"$WORK/maas" serve --addr "127.0.0.1:$PORT" --data-dir "$WORK/data" --public-url "$BASE" >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
+start_server
 
 # api METHOD PATH [BODY]: calls the REST API as the bootstrap Owner.
 api() {
@@ -72,13 +89,6 @@ api() {
   [ $# -ge 3 ] && args+=(-d "$3")
   curl "${args[@]}" "$BASE$2"
 }
-
-for i in $(seq 1 100); do
-  if curl -sf -o /dev/null -H "Authorization: Bearer $MAAS_ADMIN_TOKEN" "$BASE/api/models"; then break; fi
-  kill -0 "$SERVER_PID" 2>/dev/null || { echo "e2e: maas serve exited" >&2; exit 1; }
-  [ "$i" = 100 ] && { echo "e2e: maas serve did not answer in time" >&2; exit 1; }
-  sleep 0.2
-done
 
 echo "== e2e: register the tiny model, create hub, project, endpoint"
 api PUT /api/models/tiny-phi3 "{\"file\":\"$MODEL_FILE\",\"regions\":[\"eastus2\"],\"pricing\":{\"inputPer1K\":0.00013,\"outputPer1K\":0.00052}}" >/dev/null
@@ -134,5 +144,40 @@ done
 [ "$(hdr x-ratelimit-limit-tokens)" = 60 ] && [ -n "$(hdr retry-after)" ] && [ -n "$(hdr retry-after-ms)" ] &&
   [ "$(hdr x-ms-error-code)" = too_many_requests ] || { echo "e2e: 429 headers:" >&2; cat "$WORK/headers" >&2; exit 1; }
 echo "ok: /metrics, and 429 with Retry-After under a lowered quota"
+
+echo "== e2e: restart, then an endpoint proxied to an OpenAI-compatible upstream (this server's /v1)"
+# The upstream key is a server setting, so restart with it; the data must survive.
+api PUT /api/projects/e2e-proj/serverlessEndpoints/tiny-phi/quota '{"tokensPerMinute":200000,"requestsPerMinute":1000}' >/dev/null
+# One more request right before a clean shutdown: its usage record is still
+# queued in the ledger writer, which must drain it on the way out.
+requests() { api GET "/api/projects/e2e-proj/usage?groupBy=endpoint" | json value.0.requests; }
+sleep 1.5 # the ledger flushes every second: let earlier records land
+BEFORE=$(requests)
+[ "$(chat)" = 200 ] || { echo "e2e: request before shutdown failed: $(cat "$WORK/chat.json")" >&2; exit 1; }
+stop_server
+start_server MAAS_UPSTREAM_KEY="$KEY"
+AFTER=$(requests)
+[ "$AFTER" = $((BEFORE + 1)) ] || { echo "e2e: usage requests $BEFORE before shutdown, $AFTER after restart: want one more" >&2; exit 1; }
+echo "ok: a clean shutdown wrote the last usage record"
+api PUT /api/models/tiny-upstream "{\"upstream\":\"$BASE/v1\",\"upstreamModel\":\"tiny-phi\",\"contextLength\":4096,\"regions\":[\"eastus2\"],\"pricing\":{\"inputPer1K\":0.00013,\"outputPer1K\":0.00052}}" >/dev/null
+api PUT /api/projects/e2e-proj/serverlessEndpoints/tiny-proxy \
+  '{"sku":{"name":"Consumption"},"properties":{"modelSettings":{"modelId":"azureml://registries/azureml/models/tiny-upstream"},"authMode":"Key"}}' >/dev/null
+for i in $(seq 1 100); do
+  EP=$(api GET /api/projects/e2e-proj/serverlessEndpoints/tiny-proxy)
+  STATE=$(printf '%s' "$EP" | json properties.provisioningState)
+  [ "$STATE" = Succeeded ] || [ "$STATE" = Failed ] && break
+  sleep 0.2
+done
+[ "$STATE" = Succeeded ] || { echo "e2e: proxy endpoint provisioning: $STATE: $EP" >&2; exit 1; }
+PROXY_URI=$(printf '%s' "$EP" | json properties.inferenceEndpoint.uri)
+PROXY_KEY=$(api POST /api/projects/e2e-proj/serverlessEndpoints/tiny-proxy/listKeys | json primaryKey)
+ask() {
+  curl -sS --fail-with-body -H "api-key: $2" -H "Content-Type: application/json" \
+    -d '{"messages":[{"role":"user","content":"What is the capital of France?"}],"max_tokens":8,"temperature":0}' "$1/chat/completions"
+}
+DIRECT=$(ask "$URI" "$KEY" | json choices.0.message.content)
+PROXIED=$(ask "$PROXY_URI" "$PROXY_KEY" | json choices.0.message.content)
+[ "$DIRECT" = "$PROXIED" ] || { echo "e2e: proxied answer '$PROXIED' differs from direct '$DIRECT'" >&2; exit 1; }
+echo "ok: restart kept the endpoint; the upstream proxy gives the direct greedy answer"
 
 echo "== e2e: all suites passed"
