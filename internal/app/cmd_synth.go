@@ -107,7 +107,8 @@ type synthShape struct {
 
 // synthShapes: mini is Phi-3-mini-4k-instruct, medium is
 // Phi-3-medium-4k-instruct, mini-128k is Phi-3-mini-128k-instruct (sliding
-// window as its GGUF: 262144), tiny is the shared fixture's shape.
+// window as its GGUF: 262144), tiny is the shared fixture's shape
+// (read-only).
 var synthShapes = map[string]synthShape{
 	"tiny":      {embd: 256, ffn: 512, layers: 2, heads: 8, kvHeads: 8, ctx: 4096, origCtx: 4096, window: 2047},
 	"mini":      {embd: 3072, ffn: 8192, layers: 32, heads: 32, kvHeads: 32, ctx: 4096, origCtx: 4096, window: 2047},

@@ -22,6 +22,7 @@ const (
 	TypeFloat64 ValueType = 12
 )
 
+// valueTypeNames names the metadata value types by id (read-only).
 var valueTypeNames = [...]string{"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "bool", "string", "array", "uint64", "int64", "float64"}
 
 func (t ValueType) String() string {
@@ -88,7 +89,8 @@ type typeLayout struct {
 	blockBytes uint64
 }
 
-// ggmlTypes lists the ggml tensor types by id; a zero entry is an unknown id.
+// ggmlTypes lists the ggml tensor types by id; a zero entry is an unknown id
+// (read-only).
 var ggmlTypes = [...]typeLayout{
 	0:  {"F32", 1, 4},
 	1:  {"F16", 1, 2},
