@@ -76,8 +76,6 @@ export const createProject = (hub, project) => api.put(`/api/hubs/${e(hub)}/proj
 
 export const listEndpoints = async (project) =>
   items(await api.get(`/api/projects/${e(project)}/serverlessEndpoints`));
-export const getEndpoint = (project, name) =>
-  api.get(`/api/projects/${e(project)}/serverlessEndpoints/${e(name)}`);
 export const deleteEndpoint = (project, name) =>
   api.del(`/api/projects/${e(project)}/serverlessEndpoints/${e(name)}`);
 
