@@ -53,7 +53,7 @@ func addDataPlaneFlags(fs *flag.FlagSet) *dataPlaneFlags {
 	f := &dataPlaneFlags{}
 	fs.IntVar(&f.threads, "threads", runtime.NumCPU(), "engine worker threads per model")
 	fs.IntVar(&f.maxSeqs, "max-seqs", 8, "sequences decoded together per model (continuous batch size)")
-	fs.IntVar(&f.maxQueue, "max-queue", 64, "requests waiting per model before 429")
+	fs.IntVar(&f.maxQueue, "max-queue", 64, "requests waiting per model before 503 with Retry-After")
 	fs.DurationVar(&f.idle, "idle-unload", 5*time.Minute, "unload a model after this long without requests (catalog entries may override)")
 	fs.Int64Var(&f.kvBytes, "kv-cache-memory", 4<<30, "bytes of KV cache per model for running and kept sequences; requests wait for room (0: no bound)")
 	fs.IntVar(&f.maxModels, "max-models", 0, "most models loaded at once, least recently used unloaded first (0: no limit)")
