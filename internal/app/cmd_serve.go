@@ -32,6 +32,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	regions := fs.String("regions", "", "extra regions to offer, comma-separated")
 	database := fs.String("database", "", "PostgreSQL URL (postgres://...) instead of the embedded SQLite (env MAAS_DATABASE_URL)")
 	dpFlags := addDataPlaneFlags(fs)
+	refresh := fs.Duration("refresh", 0, "re-read endpoints and keys from the database this often, for replicas sharing PostgreSQL (default 5s with --database, off with SQLite)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -101,6 +102,13 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("mount data plane: %w", err)
 	}
+	every := *refresh
+	if every == 0 && firstNonEmpty(*database, env.Getenv("MAAS_DATABASE_URL")) != "" {
+		every = 5 * time.Second
+	}
+	if every > 0 {
+		go republish(ctx, cp, every, logger)
+	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -118,6 +126,23 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		err = nil
 	}
 	return err
+}
+
+// republish rebuilds the snapshot from the store every interval, so that a
+// change made through another replica reaches this one's data plane.
+func republish(ctx context.Context, cp *controlplane.ControlPlane, every time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := cp.Publish(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("refresh endpoints from the database", "error", err)
+			}
+		}
+	}
 }
 
 func firstNonEmpty(vs ...string) string {

@@ -37,13 +37,13 @@ var servingRE = regexp.MustCompile(`maas serving on (http://\S+)`)
 
 // startServe runs 'maas serve' on a free port and returns its URL, its
 // stderr and a function that stops it and returns the exit code.
-func startServe(t *testing.T, dataDir string, env map[string]string) (string, *syncBuffer, func() int) {
+func startServe(t *testing.T, dataDir string, env map[string]string, extra ...string) (string, *syncBuffer, func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir},
+		done <- Main(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, extra...),
 			Env{Stdin: strings.NewReader(""), Stdout: stderr, Stderr: stderr, Getenv: func(k string) string { return env[k] }})
 	}()
 	deadline := time.Now().Add(20 * time.Second)
