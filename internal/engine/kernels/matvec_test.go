@@ -112,7 +112,7 @@ func TestMatMul(t *testing.T) {
 		}
 		n := 512
 		rowBytes, _ := typ.RowBytes(n)
-		for _, shape := range [][2]int{{1, 1}, {9, 1}, {17, 3}, {300, 2}, {5, 4}, {3, 9}, {70, 5}} {
+		for _, shape := range [][2]int{{1, 1}, {9, 1}, {17, 3}, {300, 2}, {5, 4}, {3, 9}, {70, 5}, {33, 13}} {
 			rows, m := shape[0], shape[1]
 			w := make([]byte, rows*rowBytes)
 			for i := range rows {

@@ -8,6 +8,39 @@ import "maas/internal/engine/quant"
 // up to 18432 values, Phi-3-medium's FFN width included).
 const maxQ0x4Blocks = 576
 
+// q0r2x8Kernel returns the 2-row x 8-activation kernel for Q4_0/Q8_0, or nil.
+func q0r2x8Kernel(t quant.Type) func(nb int, w *byte, wStride int, a *byte, aStride int, da, k, out *float32) {
+	if !hasVNNI() {
+		return nil
+	}
+	switch t {
+	case quant.Q4_0:
+		return dotQ4_0r2x8VNNI
+	case quant.Q8_0:
+		return dotQ8_0r2x8VNNI
+	}
+	return nil
+}
+
+// q0Tables fills, for the count activation rows a + i*aStride,
+// per block b: da[b*count+i] = the row's F16 scale and k[b*count+i] =
+// offset*da*Σa.
+func q0Tables(nb, count int, a []byte, aStride int, offset float32, da, k []float32) {
+	for i := range count {
+		ar := a[i*aStride:]
+		for b := range nb {
+			blk := ar[b*34 : b*34+34]
+			d := quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8)
+			s := int32(0)
+			for _, q := range blk[2:] {
+				s += int32(int8(q))
+			}
+			da[b*count+i] = d
+			k[b*count+i] = offset * d * float32(s)
+		}
+	}
+}
+
 // q0x4Kernel returns the 4-activation kernel for Q4_0/Q8_0 weights and the
 // unsigned offset of its weight values, or nil.
 func q0x4Kernel(t quant.Type) (func(nb int, w, a *byte, aStride int, da, k *float32, out *float32), float32) {
@@ -40,11 +73,29 @@ func matMulQ0x4(t quant.Type, n int, w []byte, rowBytes, rows int, a []byte, aSt
 	// k: per block, offset*da_i*Σa_i for the 4 rows.
 	var da [maxQ0x4Blocks * 32]float32
 	var k [maxQ0x4Blocks * 4]float32
-	var out [4]float32
-	chunk := max(1, matMulChunkBytes/max(rowBytes, 1))
+	var out [16]float32
+	var da8, k8 [maxQ0x4Blocks * 8]float32
+	r2 := q0r2x8Kernel(t)
+	chunk := max(2, matMulChunkBytes/max(rowBytes, 1)&^1)
 	for r0 := 0; r0 < rows; r0 += chunk {
 		r1 := min(rows, r0+chunk)
 		i0 := 0
+		for ; r2 != nil && i0+8 <= m; i0 += 8 {
+			q0Tables(nb, 8, a[i0*aStride:], aStride, offset, da8[:], k8[:])
+			r := r0
+			for ; r+2 <= r1; r += 2 {
+				r2(nb, &w[r*rowBytes], rowBytes, &a[i0*aStride], aStride, &da8[0], &k8[0], &out[0])
+				for i := range 8 {
+					dst[(i0+i)*ldd+r] = out[i]
+					dst[(i0+i)*ldd+r+1] = out[8+i]
+				}
+			}
+			for ; r < r1; r++ {
+				for i := i0; i < i0+8; i++ {
+					dst[i*ldd+r] = dot(n, w[r*rowBytes:], a[i*aStride:])
+				}
+			}
+		}
 		for ; i0+4 <= m; i0 += 4 {
 			for i := range 4 {
 				ar := a[(i0+i)*aStride:]
@@ -93,3 +144,19 @@ func dotQ4_0x4VNNI(nb int, w, a *byte, aStride int, da, k *float32, out *float32
 //
 //go:noescape
 func dotQ8_0x4VNNI(nb int, w, a *byte, aStride int, da, k *float32, out *float32)
+
+// dotQ4_0r2x8VNNI computes 2 weight rows (wStride bytes apart) times 8
+// activation rows (aStride apart) of Q4_0 × Q8_0 blocks, with the tables of
+// q0Tables (count 8, offset 8):
+//
+//	for j := range 2 { for i := range 8 {
+//		out[j*8+i] = Σ_b f16(w_j[b].d) * (da[b*8+i]*Σ_l q_j[b][l]*a_i[b][l] - k[b*8+i]) // q in [0, 15]
+//	}}
+//
+//go:noescape
+func dotQ4_0r2x8VNNI(nb int, w *byte, wStride int, a *byte, aStride int, da, k, out *float32)
+
+// dotQ8_0r2x8VNNI is dotQ4_0r2x8VNNI for Q8_0 weights (q = w+128, offset 128).
+//
+//go:noescape
+func dotQ8_0r2x8VNNI(nb int, w *byte, wStride int, a *byte, aStride int, da, k, out *float32)

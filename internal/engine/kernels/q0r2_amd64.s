@@ -1,0 +1,209 @@
+//go:build !purego
+
+#include "textflag.h"
+
+DATA r2nib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA r2nib<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA r2nib<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA r2nib<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL r2nib<>(SB), RODATA|NOPTR, $32
+
+DATA r2x80<>+0(SB)/8, $0x8080808080808080
+DATA r2x80<>+8(SB)/8, $0x8080808080808080
+DATA r2x80<>+16(SB)/8, $0x8080808080808080
+DATA r2x80<>+24(SB)/8, $0x8080808080808080
+GLOBL r2x80<>(SB), RODATA|NOPTR, $32
+
+// VPERMPS index: lanes 0-7 take element 0, lanes 8-15 element 1.
+DATA r2idx<>+0(SB)/8, $0
+DATA r2idx<>+8(SB)/8, $0
+DATA r2idx<>+16(SB)/8, $0
+DATA r2idx<>+24(SB)/8, $0
+DATA r2idx<>+32(SB)/8, $0x0000000100000001
+DATA r2idx<>+40(SB)/8, $0x0000000100000001
+DATA r2idx<>+48(SB)/8, $0x0000000100000001
+DATA r2idx<>+56(SB)/8, $0x0000000100000001
+GLOBL r2idx<>(SB), RODATA|NOPTR, $64
+
+// Two weight rows (SI, SI+R13) x 8 activation rows (DI + i*R8) of
+// Q4_0/Q8_0 blocks with AVX-512 VNNI. Z0 = [row 0 block | row 1 block] as
+// unsigned bytes, Z2 = [dw0 x8 | dw1 x8]; per activation i, Z16+i +=
+// float(Σ u*a_i) * Z2 * da[b][i], and Y24/Y25 (8 activation lanes) -=
+// dw0/dw1 * k[b][0:8] removes the unsigned offset.
+
+#define R2_BODY \
+	MOVWLZX (SI), AX; \
+	MOVWLZX (SI)(R13*1), BX; \
+	SHLL $16, BX; \
+	ORL BX, AX; \
+	VMOVD AX, X2; \
+	VCVTPH2PS X2, X2; \
+	VPERMPS Z2, Z10, Z2; \
+	VEXTRACTF32X4 $2, Z2, X3; \
+	VBROADCASTSS X3, Y3; \
+	VFNMADD231PS (R11), Y2, Y24; \
+	VFNMADD231PS (R11), Y3, Y25; \
+	VBROADCASTI64X4 2(DI), Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPDPBUSD Z4, Z0, Z5; \
+	VCVTDQ2PS Z5, Z5; \
+	VMULPS.BCST 0(R10), Z2, Z6; \
+	VFMADD231PS Z6, Z5, Z16; \
+	VBROADCASTI64X4 2(DI)(R8*1), Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPDPBUSD Z4, Z0, Z5; \
+	VCVTDQ2PS Z5, Z5; \
+	VMULPS.BCST 4(R10), Z2, Z6; \
+	VFMADD231PS Z6, Z5, Z17; \
+	VBROADCASTI64X4 2(DI)(R8*2), Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPDPBUSD Z4, Z0, Z5; \
+	VCVTDQ2PS Z5, Z5; \
+	VMULPS.BCST 8(R10), Z2, Z6; \
+	VFMADD231PS Z6, Z5, Z18; \
+	VBROADCASTI64X4 2(R9), Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPDPBUSD Z4, Z0, Z5; \
+	VCVTDQ2PS Z5, Z5; \
+	VMULPS.BCST 12(R10), Z2, Z6; \
+	VFMADD231PS Z6, Z5, Z19; \
+	VBROADCASTI64X4 2(DI)(R8*4), Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPDPBUSD Z4, Z0, Z5; \
+	VCVTDQ2PS Z5, Z5; \
+	VMULPS.BCST 16(R10), Z2, Z6; \
+	VFMADD231PS Z6, Z5, Z20; \
+	VBROADCASTI64X4 2(R9)(R8*2), Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPDPBUSD Z4, Z0, Z5; \
+	VCVTDQ2PS Z5, Z5; \
+	VMULPS.BCST 20(R10), Z2, Z6; \
+	VFMADD231PS Z6, Z5, Z21; \
+	VBROADCASTI64X4 2(R12), Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPDPBUSD Z4, Z0, Z5; \
+	VCVTDQ2PS Z5, Z5; \
+	VMULPS.BCST 24(R10), Z2, Z6; \
+	VFMADD231PS Z6, Z5, Z22; \
+	VBROADCASTI64X4 2(R12)(R8*1), Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPDPBUSD Z4, Z0, Z5; \
+	VCVTDQ2PS Z5, Z5; \
+	VMULPS.BCST 28(R10), Z2, Z6; \
+	VFMADD231PS Z6, Z5, Z23
+
+#define R2_PROLOGUE \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ wStride+16(FP), R13; \
+	MOVQ a+24(FP), DI; \
+	MOVQ aStride+32(FP), R8; \
+	MOVQ da+40(FP), R10; \
+	MOVQ k+48(FP), R11; \
+	LEAQ (DI)(R8*2), R9; \
+	ADDQ R8, R9; \
+	LEAQ (R9)(R8*2), R12; \
+	ADDQ R8, R12; \
+	VMOVUPS r2idx<>(SB), Z10; \
+	VPXORD Z16, Z16, Z16; \
+	VPXORD Z17, Z17, Z17; \
+	VPXORD Z18, Z18, Z18; \
+	VPXORD Z19, Z19, Z19; \
+	VPXORD Z20, Z20, Z20; \
+	VPXORD Z21, Z21, Z21; \
+	VPXORD Z22, Z22, Z22; \
+	VPXORD Z23, Z23, Z23; \
+	VPXORD Y24, Y24, Y24; \
+	VPXORD Y25, Y25, Y25
+
+// out[j*8+i] (row j, activation i) = Σ lanes of row j's half of Z16+i + Y24/Y25[i].
+#define R2_STORE \
+	MOVQ out+56(FP), DX; \
+	VMOVAPS Y16, Y0; \
+	VMOVAPS Y17, Y1; \
+	VMOVAPS Y18, Y2; \
+	VMOVAPS Y19, Y3; \
+	VMOVAPS Y20, Y4; \
+	VMOVAPS Y21, Y5; \
+	VMOVAPS Y22, Y6; \
+	VMOVAPS Y23, Y7; \
+	VHADDPS Y1, Y0, Y0; \
+	VHADDPS Y3, Y2, Y2; \
+	VHADDPS Y5, Y4, Y4; \
+	VHADDPS Y7, Y6, Y6; \
+	VHADDPS Y2, Y0, Y0; \
+	VHADDPS Y6, Y4, Y4; \
+	VPERM2F128 $0x20, Y4, Y0, Y1; \
+	VPERM2F128 $0x31, Y4, Y0, Y2; \
+	VADDPS Y2, Y1, Y1; \
+	VADDPS Y24, Y1, Y1; \
+	VMOVUPS Y1, 0(DX); \
+	VEXTRACTF64X4 $1, Z16, Y0; \
+	VEXTRACTF64X4 $1, Z17, Y1; \
+	VEXTRACTF64X4 $1, Z18, Y2; \
+	VEXTRACTF64X4 $1, Z19, Y3; \
+	VEXTRACTF64X4 $1, Z20, Y4; \
+	VEXTRACTF64X4 $1, Z21, Y5; \
+	VEXTRACTF64X4 $1, Z22, Y6; \
+	VEXTRACTF64X4 $1, Z23, Y7; \
+	VHADDPS Y1, Y0, Y0; \
+	VHADDPS Y3, Y2, Y2; \
+	VHADDPS Y5, Y4, Y4; \
+	VHADDPS Y7, Y6, Y6; \
+	VHADDPS Y2, Y0, Y0; \
+	VHADDPS Y6, Y4, Y4; \
+	VPERM2F128 $0x20, Y4, Y0, Y1; \
+	VPERM2F128 $0x31, Y4, Y0, Y2; \
+	VADDPS Y2, Y1, Y1; \
+	VADDPS Y25, Y1, Y1; \
+	VMOVUPS Y1, 32(DX); \
+	VZEROUPPER; \
+	RET
+
+// func dotQ4_0r2x8VNNI(nb int, w *byte, wStride int, a *byte, aStride int, da, k, out *float32)
+TEXT ·dotQ4_0r2x8VNNI(SB), NOSPLIT, $0-64
+	R2_PROLOGUE
+	VMOVDQU r2nib<>(SB), Y9
+
+q40r2loop:
+	VMOVDQU 2(SI), X0
+	VPSRLW $4, X0, X5
+	VINSERTI128 $1, X5, Y0, Y0
+	VPAND Y9, Y0, Y0
+	VMOVDQU 2(SI)(R13*1), X1
+	VPSRLW $4, X1, X5
+	VINSERTI128 $1, X5, Y1, Y1
+	VPAND Y9, Y1, Y1
+	VINSERTI64X4 $1, Y1, Z0, Z0
+	R2_BODY
+	ADDQ $18, SI
+	ADDQ $34, DI
+	ADDQ $34, R9
+	ADDQ $34, R12
+	ADDQ $32, R10
+	ADDQ $32, R11
+	DECQ CX
+	JNZ q40r2loop
+	R2_STORE
+
+// func dotQ8_0r2x8VNNI(nb int, w *byte, wStride int, a *byte, aStride int, da, k, out *float32)
+TEXT ·dotQ8_0r2x8VNNI(SB), NOSPLIT, $0-64
+	R2_PROLOGUE
+	VMOVDQU r2x80<>(SB), Y9
+
+q80r2loop:
+	VMOVDQU 2(SI), Y0
+	VPXOR Y9, Y0, Y0
+	VMOVDQU 2(SI)(R13*1), Y1
+	VPXOR Y9, Y1, Y1
+	VINSERTI64X4 $1, Y1, Z0, Z0
+	R2_BODY
+	ADDQ $34, SI
+	ADDQ $34, DI
+	ADDQ $34, R9
+	ADDQ $34, R12
+	ADDQ $32, R10
+	ADDQ $32, R11
+	DECQ CX
+	JNZ q80r2loop
+	R2_STORE
