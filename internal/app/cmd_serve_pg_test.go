@@ -16,6 +16,27 @@ import (
 // TestServeOnPostgres runs serve with --database against the local test
 // database (skipped when unreachable, failing under CI=true).
 func TestServeOnPostgres(t *testing.T) {
+	dsn := testPostgresSchema(t, "maas_serve_")
+	env := map[string]string{"MAAS_ADMIN_TOKEN": "pg-admin-token", "MAAS_DATABASE_URL": dsn}
+
+	dir := t.TempDir()
+	url, _, stop := startServe(t, dir, env)
+	manage(t, url, "pg-admin-token", "hub", "create", "pghub", "--location", "westus3")
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exit %d", code)
+	}
+	url, _, stop = startServe(t, t.TempDir(), env)
+	defer stop()
+	if out := manage(t, url, "pg-admin-token", "hub", "list"); !strings.Contains(out, "pghub") || !strings.Contains(out, "westus3") {
+		t.Fatalf("hubs after restart on PostgreSQL:\n%s", out)
+	}
+}
+
+// testPostgresSchema returns a DSN of the local test database with a fresh
+// schema on its search path, dropped when the test ends (skipped when
+// PostgreSQL is unreachable, failing under CI=true).
+func testPostgresSchema(t *testing.T, prefix string) string {
+	t.Helper()
 	base := os.Getenv("MAAS_TEST_POSTGRES")
 	if base == "" {
 		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
@@ -32,25 +53,15 @@ func TestServeOnPostgres(t *testing.T) {
 		}
 		t.Skipf("PostgreSQL unreachable: %v", err)
 	}
-	defer db.Close()
 	b := make([]byte, 6)
 	rand.Read(b)
-	schema := "maas_serve_" + hex.EncodeToString(b)
+	schema := prefix + hex.EncodeToString(b)
 	if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
 		t.Fatal(err)
 	}
-	defer db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-	env := map[string]string{"MAAS_ADMIN_TOKEN": "pg-admin-token", "MAAS_DATABASE_URL": base + "&search_path=" + schema}
-
-	dir := t.TempDir()
-	url, _, stop := startServe(t, dir, env)
-	manage(t, url, "pg-admin-token", "hub", "create", "pghub", "--location", "westus3")
-	if code := stop(); code != 0 {
-		t.Fatalf("serve exit %d", code)
-	}
-	url, _, stop = startServe(t, t.TempDir(), env)
-	defer stop()
-	if out := manage(t, url, "pg-admin-token", "hub", "list"); !strings.Contains(out, "pghub") || !strings.Contains(out, "westus3") {
-		t.Fatalf("hubs after restart on PostgreSQL:\n%s", out)
-	}
+	t.Cleanup(func() {
+		db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		db.Close()
+	})
+	return base + "&search_path=" + schema
 }

@@ -2,12 +2,8 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,32 +17,9 @@ import (
 // served by replica B once B refreshes its snapshot, with the same keys.
 func TestReplicasSharePostgres(t *testing.T) {
 	model := testdata.Phi3File(t, "tiny-phi3-q4_k_m.gguf")
-	base := os.Getenv("MAAS_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	db, err := sql.Open("pgx", base)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		err = db.PingContext(ctx)
-		cancel()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL unreachable (required under CI=true): %v", err)
-		}
-		t.Skipf("PostgreSQL unreachable: %v", err)
-	}
-	defer db.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "maas_replicas_" + hex.EncodeToString(b)
-	if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+	dsn := testPostgresSchema(t, "maas_replicas_")
 	env := map[string]string{"MAAS_ADMIN_TOKEN": "rep-admin", "MAAS_SECRET_KEY": "shared-secret-of-the-installation",
-		"MAAS_DATABASE_URL": base + "&search_path=" + schema}
+		"MAAS_DATABASE_URL": dsn}
 
 	urlA, _, stopA := startServe(t, t.TempDir(), env, "--refresh", "100ms")
 	defer stopA()
