@@ -246,3 +246,66 @@ func FuzzVecDot(f *testing.F) {
 		checkVariant(t, v, r, bs*int(nblocks%16), seed%2 == 0, float64(spread%4)/2)
 	})
 }
+
+func checkQuantVariant(t *testing.T, v QuantVariant, x []float32) {
+	t.Helper()
+	size, _ := v.Type.RowBytes(len(x))
+	got, want := make([]byte, size), make([]byte, size)
+	v.Quantize(x, got)
+	if err := quant.QuantizeActivations(v.Type, x, want); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("%s/%s n=%d: byte %d = %#x, reference %#x", v.Type, v.Name, len(x), i, got[i], want[i])
+		}
+	}
+}
+
+func TestQuantizeEdgeCases(t *testing.T) {
+	for _, v := range QuantVariants() {
+		if !v.Available {
+			continue
+		}
+		x := make([]float32, 512)
+		checkQuantVariant(t, v, x) // all zero
+		for i := range x {
+			x[i] = float32(i%7) - 3
+		}
+		x[3], x[200] = 5, -5   // magnitude tie, positive first
+		x[300], x[400] = -6, 6 // negative first
+		checkQuantVariant(t, v, x)
+		x[10] = 1e-30 // tiny values
+		x[11] = -2.5
+		checkQuantVariant(t, v, x)
+	}
+}
+
+// FuzzQuantize checks every available activation quantiser byte for byte
+// against quant.QuantizeActivations.
+func FuzzQuantize(f *testing.F) {
+	f.Add(uint64(1), uint8(0), uint8(1), uint8(3))
+	f.Add(uint64(2), uint8(1), uint8(4), uint8(0))
+	f.Fuzz(func(t *testing.T, seed uint64, which, nblocks, spread uint8) {
+		var avail []QuantVariant
+		for _, v := range QuantVariants() {
+			if v.Available {
+				avail = append(avail, v)
+			}
+		}
+		v := avail[int(which)%len(avail)]
+		r := rand.New(rand.NewPCG(seed, 3))
+		n := v.Type.BlockSize() * (1 + int(nblocks%8))
+		if n%256 != 0 && v.Type != quant.Q8_0 && v.Type != quant.Q8_1 {
+			n = 256 * (1 + int(nblocks%4))
+		}
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64() * math.Exp(float64(spread%6)*r.NormFloat64()))
+			if seed%3 == 0 {
+				x[i] = float32(math.Round(float64(x[i] * 4))) // many ties and exact halves
+			}
+		}
+		checkQuantVariant(t, v, x)
+	})
+}
