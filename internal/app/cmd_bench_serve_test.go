@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -61,9 +63,10 @@ type benchReport struct {
 
 func TestBenchServeInProcess(t *testing.T) {
 	model := testdata.Phi3File(t, "tiny-phi3-q4_k_m.gguf")
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
 	var out, errb bytes.Buffer
 	err := runBenchServe(context.Background(), []string{"--model", model, "--threads", "1", "--streams", "1,2",
-		"--prompt-tokens", "8", "--gen-tokens", "4", "--prefix-tokens", "64", "--json"},
+		"--prompt-tokens", "8", "--gen-tokens", "4", "--prefix-tokens", "64", "--cpuprofile", prof, "--json"},
 		Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatalf("bench serve: %v\n%s", err, errb.String())
@@ -71,6 +74,9 @@ func TestBenchServeInProcess(t *testing.T) {
 	var rep benchReport
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
+		t.Errorf("CPU profile: %v", err)
 	}
 	c := rep.ColdStart
 	if c == nil || c.Cold == nil || !*c.Cold || c.FirstTTFTS <= 0 || c.WarmTTFTS <= 0 || c.PromptTokens < 8 {
