@@ -3,8 +3,10 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"maas/internal/engine/quant"
 )
@@ -44,13 +46,16 @@ func BenchmarkVecDot(b *testing.B) {
 				a := randActivations(r, v.Type, benchN, 0)
 				var sink float32
 				b.SetBytes(int64(len(w)))
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				c0 := threadCPU()
 				for b.Loop() {
 					for i := range rows {
 						sink += v.Dot(benchN, w[i*rowBytes:(i+1)*rowBytes], a)
 					}
 				}
 				_ = sink
-				b.ReportMetric(float64(len(w))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+				reportRate(b, float64(len(w))*float64(b.N)/1e9, "GB/s", c0)
 			})
 		}
 	}
@@ -145,10 +150,10 @@ func BenchmarkMatMul(b *testing.B) {
 		dst := make([]float32, m*rows)
 		dot, _ := VecDot(typ)
 		mm, _ := MatMul(typ)
-		report := func(b *testing.B) {
-			b.ReportMetric(float64(rows*m*benchN)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
-		}
 		b.Run(typ.String()+"/dot", func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			c0 := threadCPU()
 			for b.Loop() {
 				for k := range rows {
 					for i := range m {
@@ -156,13 +161,28 @@ func BenchmarkMatMul(b *testing.B) {
 					}
 				}
 			}
-			report(b)
+			reportRate(b, float64(rows*m*benchN)*float64(b.N)/1e9, "GMAC/s", c0)
 		})
 		b.Run(typ.String()+"/matmul", func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			c0 := threadCPU()
 			for b.Loop() {
 				mm(benchN, w, rowBytes, rows, a, aRow, m, dst, rows)
 			}
-			report(b)
+			reportRate(b, float64(rows*m*benchN)*float64(b.N)/1e9, "GMAC/s", c0)
 		})
+	}
+}
+
+// reportRate reports amount/elapsed as unit and, where the thread CPU clock
+// is available, amount per second of this thread's CPU time as unit+"-cpu"
+// (robust when other processes compete for the cores).
+func reportRate(b *testing.B, amount float64, unit string, cpu0 time.Duration) {
+	b.ReportMetric(amount/b.Elapsed().Seconds(), unit)
+	if haveThreadCPU {
+		if d := threadCPU() - cpu0; d > 0 {
+			b.ReportMetric(amount/d.Seconds(), unit+"-cpu")
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"maas/internal/engine/quant"
@@ -94,10 +95,13 @@ func BenchmarkMatVec(b *testing.B) {
 				a := randActivations(r, v.Type, benchN, 0)
 				out := make([]float32, rows)
 				b.SetBytes(int64(len(w)))
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				c0 := threadCPU()
 				for b.Loop() {
 					v.MatVec(benchN, w, rowBytes, a, out)
 				}
-				b.ReportMetric(float64(len(w))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+				reportRate(b, float64(len(w))*float64(b.N)/1e9, "GB/s", c0)
 			})
 		}
 	}
