@@ -27,6 +27,9 @@ import (
 // with the peak resident memory of the process. --json prints
 // {"prompt_tokens_per_second":..,"gen_tokens_per_second":..,"peak_rss_bytes":..,...}.
 func runBench(ctx context.Context, args []string, env Env) error {
+	if len(args) > 0 && args[0] == "serve" {
+		return runBenchServe(ctx, args[1:], env)
+	}
 	fs := newFlags("bench", env)
 	model := fs.String("model", "", "phi3 GGUF `file` (required)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
