@@ -9,6 +9,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"maas/internal/engine/chat"
@@ -51,13 +52,18 @@ type Options struct {
 	MaxQueue   int // requests waiting for a slot (default 64)
 	ChunkSize  int // prompt tokens per step while other sequences decode (default 64)
 	MaxBatch   int // rows per step (default 512)
-	// PrefixCache is how many finished sequences' KV caches are kept for
-	// prompts sharing their prefix (default 4; negative: off).
+	// PrefixCache turns on sharing of KV blocks between requests whose
+	// prompts start with the same full blocks, running or finished
+	// (0 or positive: on; negative: off).
 	PrefixCache int
-	// KVCacheBytes bounds the KV memory of running and kept sequences
-	// (float32 K and V: 8 * layers * kv_dim bytes per position); requests
-	// wait for room. 0 means no bound.
+	// KVCacheBytes bounds the KV block pool of the model (float32 K and V:
+	// 8 * layers * kv_dim bytes per position); requests wait for blocks,
+	// and unreferenced cached prefix blocks are evicted least recently used
+	// first. 0 means no bound (then at most one context of idle cached
+	// blocks is kept).
 	KVCacheBytes int64
+	// KVBlockSize is the positions per KV block (default 16).
+	KVBlockSize int
 }
 
 // Engine is one loaded model with its scheduler. Safe for concurrent use.
@@ -66,10 +72,9 @@ type Engine struct {
 	model  *phi3.Model
 	tok    *tokenizer.Tokenizer
 	sched  *sched.Scheduler
+	kv     *phi3.KVPool
 	ctxLen int
 	system bool
-
-	kvBytesPerPos int64 // float32 K and V over all layers
 }
 
 // Load maps a phi3 GGUF file and starts its scheduler.
@@ -107,28 +112,27 @@ func newEngine(f *gguf.File, opts Options) (*Engine, error) {
 		m.Close()
 		return nil, fmt.Errorf("context length %d exceeds the model's %d", ctxLen, m.Config.ContextLength)
 	}
-	prefix := opts.PrefixCache
-	switch {
-	case prefix == 0:
-		prefix = 4
-	case prefix < 0:
-		prefix = 0
+	bs := opts.KVBlockSize
+	if bs <= 0 {
+		bs = phi3.DefaultBlockSize
 	}
-	perPos := int64(8 * m.Config.Layers * m.Config.KVDim())
-	var budget int
-	if opts.KVCacheBytes > 0 {
-		budget = int(max(opts.KVCacheBytes/perPos, 1))
+	kv, err := m.NewKVPool(phi3.KVPoolOptions{BlockSize: bs, MaxBytes: opts.KVCacheBytes,
+		Prefix: opts.PrefixCache >= 0, MaxIdleBlocks: (ctxLen + bs - 1) / bs})
+	if err != nil {
+		m.Close()
+		return nil, err
 	}
-	s, err := sched.New(&phi3Adapter{m: m}, tok, sched.Options{
+	budget := kv.Stats().Max * bs // positions; 0: no bound
+	s, err := sched.New(&phi3Adapter{m: m, kv: kv}, tok, sched.Options{
 		MaxSeqs: opts.MaxSeqs, MaxQueue: opts.MaxQueue, ChunkSize: opts.ChunkSize,
-		MaxBatch: opts.MaxBatch, ContextLen: ctxLen, PrefixCache: prefix, MaxCacheTokens: budget,
+		MaxBatch: opts.MaxBatch, ContextLen: ctxLen, MaxCacheTokens: budget,
 	})
 	if err != nil {
 		m.Close()
 		return nil, err
 	}
-	return &Engine{file: f, model: m, tok: tok, sched: s, ctxLen: ctxLen,
-		system: chat.SupportsSystem(tok.ChatTemplate()), kvBytesPerPos: perPos}, nil
+	return &Engine{file: f, model: m, tok: tok, sched: s, kv: kv, ctxLen: ctxLen,
+		system: chat.SupportsSystem(tok.ChatTemplate())}, nil
 }
 
 // Close stops the scheduler (running requests end with FinishError), frees
@@ -175,23 +179,34 @@ func (e *Engine) Generate(ctx context.Context, req Request) (*Stream, error) {
 // Stats returns the scheduler's load.
 func (e *Engine) Stats() Stats { return e.sched.Stats() }
 
-// MemoryBytes returns the size of the mapped model file plus the KV memory
-// reserved by running sequences and held by kept prefix caches.
+// MemoryBytes returns the size of the mapped model file plus the KV block
+// memory held (in use, cached or free) or reserved by running sequences,
+// whichever is larger.
 func (e *Engine) MemoryBytes() int64 {
-	st := e.sched.Stats()
-	return e.file.Size() + int64(st.ReservedTokens+st.KeptTokens)*e.kvBytesPerPos
+	st := e.kv.Stats()
+	return e.file.Size() + int64(max(st.Live, st.Used+st.Reserved))*st.BlockBytes
 }
 
-// phi3Adapter lets the scheduler drive a phi3.Model.
+// KVStats returns the state of the model's KV block pool.
+func (e *Engine) KVStats() phi3.KVStats { return e.kv.Stats() }
+
+// phi3Adapter lets the scheduler drive a phi3.Model; it is a
+// sched.PagedModel over one KV block pool.
 type phi3Adapter struct {
 	m      *phi3.Model
+	kv     *phi3.KVPool
 	caches []*phi3.Cache // reused per step
 }
 
 type phi3Cache struct{ c *phi3.Cache }
 
-// Release drops the reference; the memory goes with the garbage collector.
-func (c *phi3Cache) Release() { c.c = nil }
+// Release returns the cache's blocks to the pool.
+func (c *phi3Cache) Release() {
+	if c.c != nil {
+		c.c.Release()
+		c.c = nil
+	}
+}
 
 func (c *phi3Cache) Truncate(n int) error {
 	if c.c == nil {
@@ -203,11 +218,29 @@ func (c *phi3Cache) Truncate(n int) error {
 func (a *phi3Adapter) VocabSize() int { return a.m.Vocab() }
 
 func (a *phi3Adapter) NewCache(n int) (sched.Cache, error) {
-	c, err := a.m.NewCache(n)
+	c, err := a.kv.NewCache(n)
 	if err != nil {
 		return nil, err
 	}
 	return &phi3Cache{c: c}, nil
+}
+
+func (a *phi3Adapter) AdmitCache(ctxLen, need int, prompt []int32) (sched.Cache, int, error) {
+	c, n, err := a.kv.Admit(ctxLen, need, prompt)
+	switch {
+	case errors.Is(err, phi3.ErrKVFull):
+		return nil, 0, fmt.Errorf("%w: %w", sched.ErrCacheFull, err)
+	case errors.Is(err, phi3.ErrKVTooLarge):
+		return nil, 0, fmt.Errorf("%w: %w", sched.ErrTooLarge, err)
+	case err != nil:
+		return nil, 0, err
+	}
+	return &phi3Cache{c: c}, n, nil
+}
+
+func (a *phi3Adapter) KVUsage() (used, cached, max int) {
+	st := a.kv.Stats()
+	return st.Used * st.BlockSize, st.Cached * st.BlockSize, st.Max * st.BlockSize
 }
 
 func (a *phi3Adapter) Forward(b *sched.Batch, caches []sched.Cache, out []float32) error {

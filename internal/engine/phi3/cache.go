@@ -11,29 +11,42 @@ var ErrContextFull = errors.New("phi3: context full")
 
 // Cache is the key/value cache of one sequence: for each layer, the K and V
 // rows (KVDim float32 each, RoPE already applied to K) of positions
-// 0..Len()-1. Storage grows in steps as positions are added, up to the
-// context length fixed at creation. A Cache is used by one Forward at a time.
+// 0..Len()-1, in blocks of its KVPool's block size (rows contiguous inside
+// a block). Leading full blocks may be shared read-only with other
+// sequences of the pool. A Cache is used by one Forward at a time.
 type Cache struct {
-	ctx     int         // maximum positions
-	n       int         // positions filled
-	kvDim   int         // KVHeads * HeadDim
-	k, v    [][]float32 // [layer] -> (n, kvDim) row-major
-	factor  []float32   // LongRoPE factors for this sequence, nil for none
-	long    bool        // factor is the long set
-	pending int         // rows of the batch being checked (Forward's validation)
+	ctx     int        // maximum positions
+	n       int        // positions filled
+	pool    *KVPool    // nil once released
+	blocks  []*kvBlock // block i holds positions i*bs..(i+1)*bs-1
+	toks    []int32    // token ids of positions 0..n-1
+	hashes  []uint64   // chained hashes of the leading full blocks registered
+	budget  int        // blocks reserved by Admit, not yet taken
+	factor  []float32  // LongRoPE factors for this sequence, nil for none
+	long    bool       // factor is the long set
+	pending int        // rows of the batch being checked (Forward's validation)
 	model   *Model
+
+	tookReserved int // reserved blocks taken by the current grow
 }
 
 // NewCache returns an empty cache for a sequence configured with a context
-// of ctxLen positions. The context also selects LongRoPE's factors, as in
-// llama.cpp: the long factors when ctxLen exceeds the original context
-// length, the short ones otherwise.
+// of ctxLen positions, with its own unbounded block pool. The context also
+// selects LongRoPE's factors, as in llama.cpp: the long factors when ctxLen
+// exceeds the original context length, the short ones otherwise.
 func (m *Model) NewCache(ctxLen int) (*Cache, error) {
+	p, err := m.NewKVPool(KVPoolOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return m.newCache(ctxLen, p)
+}
+
+func (m *Model) newCache(ctxLen int, p *KVPool) (*Cache, error) {
 	if ctxLen <= 0 || ctxLen > maxDim {
 		return nil, fmt.Errorf("phi3: new cache: context length %d out of range [1, %d]", ctxLen, maxDim)
 	}
-	c := &Cache{ctx: ctxLen, kvDim: m.Config.KVDim(), model: m,
-		k: make([][]float32, m.Config.Layers), v: make([][]float32, m.Config.Layers)}
+	c := &Cache{ctx: ctxLen, model: m, pool: p}
 	if ctxLen > m.Config.OrigContext && m.ropeLong != nil {
 		c.factor, c.long = m.ropeLong, true
 	} else if m.ropeShort != nil {
@@ -54,30 +67,108 @@ func (c *Cache) Cap() int { return c.ctx }
 func (c *Cache) LongRoPE() bool { return c.long }
 
 // Truncate drops positions n and later, so the sequence continues at n.
+// A shared block that the sequence would write into is copied first.
 func (c *Cache) Truncate(n int) error {
+	if c.pool == nil {
+		return fmt.Errorf("phi3: truncate cache: it was released")
+	}
 	if n < 0 || n > c.n {
 		return fmt.Errorf("phi3: truncate cache to %d: it holds %d positions", n, c.n)
 	}
+	p := c.pool
+	bs := p.bs
+	keep := (n + bs - 1) / bs
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n%bs != 0 {
+		if b := c.blocks[n/bs]; b.refs > 1 || b.indexed {
+			if !p.canTake(c, 1) {
+				return fmt.Errorf("phi3: truncate cache to %d: copy shared block: %w", n, ErrKVFull)
+			}
+			nb := p.take(c)
+			c.tookReserved = 0
+			copy(nb.data, b.data)
+			c.blocks[n/bs] = nb
+			p.release(b)
+		}
+	}
+	for _, b := range c.blocks[keep:] {
+		p.release(b)
+	}
+	clear(c.blocks[keep:])
+	c.blocks = c.blocks[:keep]
+	c.hashes = c.hashes[:min(len(c.hashes), n/bs)]
+	c.toks = c.toks[:n]
 	c.n = n
 	return nil
 }
 
-// Reset empties the cache, keeping its storage.
-func (c *Cache) Reset() { c.n = 0 }
+// Reset empties the cache, returning its blocks to the pool.
+func (c *Cache) Reset() {
+	if c.pool != nil {
+		_ = c.Truncate(0)
+	}
+}
 
-// reserve makes room for n positions in every layer.
-func (c *Cache) reserve(n int) {
-	need := n * c.kvDim
-	if len(c.k) == 0 || cap(c.k[0]) >= need {
+// Release returns the cache's blocks and unused reservation to its pool;
+// the cache must not be used afterwards (Forward rejects it).
+func (c *Cache) Release() {
+	p := c.pool
+	if p == nil {
 		return
 	}
-	// Grow by doubling (at least 256 positions) so appends are amortised.
-	pos := min(c.ctx, max(n, 2*cap(c.k[0])/max(c.kvDim, 1), 256))
-	for l := range c.k {
-		k := make([]float32, pos*c.kvDim)
-		copy(k, c.k[l][:c.n*c.kvDim])
-		v := make([]float32, pos*c.kvDim)
-		copy(v, c.v[l][:c.n*c.kvDim])
-		c.k[l], c.v[l] = k, v
+	p.mu.Lock()
+	for _, b := range c.blocks {
+		p.release(b)
 	}
+	p.reserved -= c.budget
+	p.mu.Unlock()
+	c.pool, c.blocks, c.toks, c.hashes, c.budget, c.n = nil, nil, nil, nil, 0, 0
+}
+
+// grow gives the cache blocks for n positions, or fails with ErrKVFull
+// leaving it unchanged. It returns the blocks it had before, for ungrow.
+func (c *Cache) grow(n int) (int, error) {
+	p := c.pool
+	before := len(c.blocks)
+	want := (n + p.bs - 1) / p.bs
+	if want <= before {
+		return before, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.canTake(c, want-before) {
+		st := fmt.Sprintf("%d used, %d reserved of %d", p.used, p.reserved, p.max)
+		return before, fmt.Errorf("phi3: forward: take %d KV blocks (%s): %w", want-before, st, ErrKVFull)
+	}
+	c.tookReserved = 0
+	for len(c.blocks) < want {
+		c.blocks = append(c.blocks, p.take(c))
+	}
+	return before, nil
+}
+
+// ungrow undoes the last grow: back to keep blocks, restoring the
+// reservation it used.
+func (c *Cache) ungrow(keep int) {
+	p := c.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	keep = min(keep, len(c.blocks))
+	for _, b := range c.blocks[keep:] {
+		p.release(b)
+	}
+	clear(c.blocks[keep:])
+	c.blocks = c.blocks[:keep]
+	c.budget += c.tookReserved
+	p.reserved += c.tookReserved
+	c.tookReserved = 0
+}
+
+// kv returns the K and V rows of position pos in layer l.
+func (c *Cache) kv(l, pos int) (k, v []float32) {
+	bs, kvd := c.pool.bs, c.pool.kvd
+	d := c.blocks[pos/bs].data
+	o := l*2*bs*kvd + (pos%bs)*kvd
+	return d[o : o+kvd], d[o+bs*kvd : o+bs*kvd+kvd]
 }

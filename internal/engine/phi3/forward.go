@@ -78,6 +78,9 @@ func (m *Model) Forward(b Batch, caches []*Cache) ([]float32, error) {
 	if err := m.check(b, caches); err != nil {
 		return nil, err
 	}
+	if err := m.growCaches(b, caches); err != nil {
+		return nil, err
+	}
 	s := &m.s
 	s.sel = s.sel[:0]
 	for i := range b.Tokens {
@@ -99,7 +102,35 @@ func (m *Model) Forward(b Batch, caches []*Cache) ([]float32, error) {
 		}
 		done += m.forward(chunk, caches, out[done*v:])
 	}
+	for _, s := range b.Seq {
+		if c := caches[s]; c.pending > 0 {
+			c.pending = 0
+			c.pool.register(c)
+		}
+	}
 	return out, nil
+}
+
+// growCaches gives every cache of the batch the blocks its new rows need;
+// when one cannot get them, the others give theirs back.
+func (m *Model) growCaches(b Batch, caches []*Cache) error {
+	var grown []*Cache
+	var keep []int
+	for _, s := range b.Seq {
+		c := caches[s]
+		if len(grown) > 0 && grown[len(grown)-1] == c {
+			continue
+		}
+		k, err := c.grow(c.n + c.pending)
+		if err != nil {
+			for i, g := range grown {
+				g.ungrow(keep[i])
+			}
+			return err
+		}
+		grown, keep = append(grown, c), append(keep, k)
+	}
+	return nil
 }
 
 // check validates a batch against the caches before anything changes.
@@ -125,6 +156,9 @@ func (m *Model) check(b Batch, caches []*Cache) error {
 			return fmt.Errorf("phi3: forward: row %d: sequence %d has no cache (%d caches given)", i, s, len(caches))
 		}
 		c := caches[s]
+		if c.pool == nil {
+			return fmt.Errorf("phi3: forward: row %d: cache of sequence %d was released", i, s)
+		}
 		if c.model != m {
 			return fmt.Errorf("phi3: forward: row %d: cache of sequence %d belongs to another model", i, s)
 		}
@@ -154,7 +188,6 @@ func (m *Model) forward(b Batch, caches []*Cache, out []float32) int {
 	maxLen := 0
 	for i := range n {
 		cache := caches[b.Seq[i]]
-		cache.reserve(int(b.Pos[i]) + 1)
 		maxLen = max(maxLen, int(b.Pos[i])+1)
 		ropeTable(c, int(b.Pos[i]), cache.factor, s.cos[i*half:(i+1)*half], s.sin[i*half:(i+1)*half])
 		_ = dequantRow(m.embd.Type, m.embd.Row(int(b.Tokens[i])), s.x[i*E:(i+1)*E])
@@ -186,8 +219,9 @@ func (m *Model) forward(b Batch, caches []*Cache, out []float32) int {
 			}
 			cache := caches[b.Seq[i]]
 			p := int(b.Pos[i])
-			copy(cache.k[li][p*kvd:(p+1)*kvd], row[E:E+kvd])
-			copy(cache.v[li][p*kvd:(p+1)*kvd], row[E+kvd:])
+			k, v := cache.kv(li, p)
+			copy(k, row[E:E+kvd])
+			copy(v, row[E+kvd:])
 		}
 		s.attn = attnTask{m: m, layer: li, b: b, caches: caches}
 		m.pool.run(&s.attn, n*c.Heads, 1)
@@ -213,7 +247,10 @@ func (m *Model) forward(b Batch, caches []*Cache, out []float32) int {
 	}
 	for i := range n {
 		cache := caches[b.Seq[i]]
-		cache.n = max(cache.n, int(b.Pos[i])+1)
+		if p := int(b.Pos[i]); p == cache.n {
+			cache.toks = append(cache.toks, b.Tokens[i])
+			cache.n++
+		}
 	}
 
 	// Final norm and output only for the rows asked for, packed into h.
@@ -250,18 +287,25 @@ func (t *attnTask) run(worker, lo, hi int) {
 		p := int(t.b.Pos[i])
 		q := s.qkv[i*qs+h*hd : i*qs+(h+1)*hd]
 		off := (h / group) * hd // this head's slice of a K/V row
-		K, V := cache.k[t.layer], cache.v[t.layer]
+		bs := cache.pool.bs
+		lo := t.layer * 2 * bs * kvd // this layer's K rows in a block; V rows follow at +bs*kvd
 		start := 0
 		if c.SlidingWindow > 0 && p-c.SlidingWindow+1 > 0 {
 			start = p - c.SlidingWindow + 1 // keys >= SlidingWindow behind are masked
 		}
 		sc := s.scores[worker][:p+1-start]
 		mx := float32(math.Inf(-1))
-		for j := range sc {
-			kp := (start + j) * kvd
-			v := kernels.Dot(q, K[kp+off:kp+off+hd])
-			sc[j] = v
-			mx = max(mx, v)
+		// Positions start..p, block by block; rows are contiguous in a block.
+		for j, pos := 0, start; pos <= p; {
+			r0, r1 := pos%bs, min(bs, pos%bs+p+1-pos)
+			K := cache.blocks[pos/bs].data[lo : lo+bs*kvd]
+			for r := r0; r < r1; r++ {
+				v := kernels.Dot(q, K[r*kvd+off:r*kvd+off+hd])
+				sc[j] = v
+				mx = max(mx, v)
+				j++
+			}
+			pos += r1 - r0
 		}
 		var sum float64
 		for j, v := range sc {
@@ -272,10 +316,14 @@ func (t *attnTask) run(worker, lo, hi int) {
 		inv := float32(1 / sum)
 		o := s.att[i*E+h*hd : i*E+(h+1)*hd]
 		clear(o)
-		for j, w := range sc {
-			w *= inv
-			vp := (start+j)*kvd + off
-			kernels.Axpy(w, V[vp:vp+hd], o)
+		for j, pos := 0, start; pos <= p; {
+			r0, r1 := pos%bs, min(bs, pos%bs+p+1-pos)
+			V := cache.blocks[pos/bs].data[lo+bs*kvd : lo+2*bs*kvd]
+			for r := r0; r < r1; r++ {
+				kernels.Axpy(sc[j]*inv, V[r*kvd+off:r*kvd+off+hd], o)
+				j++
+			}
+			pos += r1 - r0
 		}
 	}
 }

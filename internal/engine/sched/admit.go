@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -46,6 +47,22 @@ func (s *Scheduler) admit(active *[]*seq) bool {
 			}
 		}
 		q := s.queue[pick]
+		if s.paged != nil && q.ctx.Err() == nil {
+			s.mu.Unlock()
+			err := s.admitPaged(q)
+			if errors.Is(err, ErrCacheFull) {
+				return false // wait for running sequences to release blocks
+			}
+			s.mu.Lock()
+			s.queue = slices.DeleteFunc(s.queue, func(x *seq) bool { return x == q })
+			s.mu.Unlock()
+			if err != nil {
+				s.emitFinal(q, FinishError, err)
+				continue
+			}
+			s.join(q, active)
+			continue
+		}
 		if q.ctx.Err() == nil && !s.makeRoom(q.need) {
 			s.mu.Unlock()
 			return false // wait for running sequences to leave
@@ -61,20 +78,53 @@ func (s *Scheduler) admit(active *[]*seq) bool {
 			s.emitFinal(q, FinishError, err)
 			continue
 		}
-		s.reserved += q.need
-		s.mu.Lock()
-		s.stats.ReservedTokens, s.stats.KeptTokens = s.reserved, s.prefix.tokens
-		s.mu.Unlock()
-		q.joined = time.Now()
-		*active = append(*active, q)
+		s.join(q, active)
 	}
+}
+
+// join makes q, which holds its cache, a running sequence.
+func (s *Scheduler) join(q *seq, active *[]*seq) {
+	s.reserved += q.need
+	s.mu.Lock()
+	s.stats.ReservedTokens, s.stats.KeptTokens = s.reserved, s.prefix.tokens
+	s.mu.Unlock()
+	q.joined = time.Now()
+	*active = append(*active, q)
+}
+
+// admitPaged asks the paged model for q's cache, holding the longest
+// cached prefix of its prompt. ErrCacheFull (wrapped) means wait.
+func (s *Scheduler) admitPaged(q *seq) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sched: allocate KV cache: panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	c, n, err := s.paged.AdmitCache(s.opts.ContextLen, q.need, q.req.Prompt)
+	switch {
+	case errors.Is(err, ErrCacheFull):
+		return err
+	case err != nil:
+		return fmt.Errorf("sched: allocate KV cache: %w", err)
+	case n < 0 || n >= len(q.req.Prompt):
+		s.releaseCache(c)
+		return fmt.Errorf("sched: allocate KV cache: model reused %d of %d prompt positions", n, len(q.req.Prompt))
+	}
+	q.cache, q.nPast = c, n
+	if n > 0 {
+		s.mu.Lock()
+		s.stats.PrefixHits++
+		s.stats.PrefixTokens += int64(n)
+		s.mu.Unlock()
+	}
+	return nil
 }
 
 // makeRoom evicts kept prefix caches until need more positions fit the
 // budget, and reports whether they do.
 func (s *Scheduler) makeRoom(need int) bool {
 	b := s.opts.MaxCacheTokens
-	if b <= 0 {
+	if b <= 0 || s.paged != nil {
 		return true
 	}
 	for s.reserved+s.prefix.tokens+need > b && len(s.prefix.entries) > 0 {

@@ -52,6 +52,24 @@ type Model interface {
 	Forward(b *Batch, caches []Cache, out []float32) error
 }
 
+// PagedModel is a Model whose caches take fixed-size blocks from one pool
+// of bounded memory that also indexes full prompt blocks, so sequences
+// (running or finished) share the blocks of a common prompt prefix. The
+// scheduler then leaves KV budgeting and prefix reuse to the model.
+type PagedModel interface {
+	Model
+	// AdmitCache returns a cache for a sequence of at most need positions
+	// (len(prompt) <= need <= ctxLen) holding the longest cached prefix of
+	// prompt, n positions (n < len(prompt)); the blocks the sequence may
+	// still take are reserved, so Forward does not run out. It fails with
+	// ErrCacheFull (wrapped) when the blocks are not free now and with
+	// ErrTooLarge when they never will be.
+	AdmitCache(ctxLen, need int, prompt []int32) (c Cache, n int, err error)
+	// KVUsage reports the pool in positions: referenced by caches, cached
+	// for reuse (unreferenced), and the bound (0: none).
+	KVUsage() (used, cached, max int)
+}
+
 // Errors returned by Submit.
 var (
 	ErrQueueFull     = errors.New("sched: queue is full")
@@ -59,4 +77,7 @@ var (
 	ErrPromptTooLong = errors.New("sched: prompt does not fit the context")
 	ErrEmptyPrompt   = errors.New("sched: empty prompt")
 	ErrTooLarge      = errors.New("sched: request needs more KV cache than the budget")
+	// ErrCacheFull is returned by PagedModel.AdmitCache when the request
+	// must wait for blocks; Submit never returns it.
+	ErrCacheFull = errors.New("sched: KV cache is full for now")
 )

@@ -31,10 +31,13 @@ type Options struct {
 	ContextLen int // positions per sequence cache (required, > 0)
 	// MaxCacheTokens bounds the KV positions of running sequences (each
 	// reserves prompt + max tokens, or ContextLen) plus kept prefix caches;
-	// a request waits until it fits. 0 means no bound.
+	// a request waits until it fits. 0 means no bound. With a PagedModel
+	// it only refuses requests larger than it; the model's pool decides
+	// when a request fits.
 	MaxCacheTokens int
 	// PrefixCache is how many finished sequences' caches are kept for
-	// prompts that start with the same tokens (0: off).
+	// prompts that start with the same tokens (0: off). Unused with a
+	// PagedModel, which shares prefix blocks itself.
 	PrefixCache int
 	// MaxKeptTokens bounds the positions held by kept caches (default
 	// ContextLen: at most one full context of KV memory lies idle).
@@ -84,12 +87,16 @@ type Stats struct {
 	PrefixHits          int64 // requests that reused a kept cache
 	PrefixTokens        int64 // prompt tokens not recomputed thanks to them
 	ReservedTokens      int   // KV positions reserved by running sequences
-	KeptTokens          int   // KV positions held by kept prefix caches
+	KeptTokens          int   // KV positions held by kept prefix caches (paged: cached blocks)
+	// Paged models only, in positions: blocks referenced by caches and the
+	// pool's bound (0: none).
+	KVUsedTokens, KVMaxTokens int
 }
 
 // Scheduler owns a model and runs its requests. It is safe for concurrent use.
 type Scheduler struct {
 	model Model
+	paged PagedModel // model, when it pages its caches; else nil
 	tok   *tokenizer.Tokenizer
 	opts  Options
 	vocab int
@@ -143,6 +150,10 @@ func New(model Model, tok *tokenizer.Tokenizer, opts Options) (*Scheduler, error
 	}
 	s.stats.MaxSeqs, s.stats.MaxQueue = opts.MaxSeqs, opts.MaxQueue
 	s.prefix.max = max(opts.PrefixCache, 0)
+	if pm, ok := model.(PagedModel); ok {
+		s.paged = pm
+		s.prefix.max = 0
+	}
 	s.prefix.maxTokens = opts.MaxKeptTokens
 	if s.prefix.maxTokens <= 0 {
 		s.prefix.maxTokens = opts.ContextLen
@@ -215,6 +226,9 @@ func (s *Scheduler) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.stats
 	st.Queued = len(s.queue)
+	if s.paged != nil {
+		st.KVUsedTokens, st.KeptTokens, st.KVMaxTokens = s.paged.KVUsage()
+	}
 	return st
 }
 
