@@ -92,8 +92,8 @@ func (c *Cache) Truncate(n int) error {
 			p.release(b)
 		}
 	}
-	for _, b := range c.blocks[keep:] {
-		p.release(b)
+	for i := len(c.blocks) - 1; i >= keep; i-- {
+		p.release(c.blocks[i])
 	}
 	clear(c.blocks[keep:])
 	c.blocks = c.blocks[:keep]
@@ -118,8 +118,10 @@ func (c *Cache) Release() {
 		return
 	}
 	p.mu.Lock()
-	for _, b := range c.blocks {
-		p.release(b)
+	// Last block first: the LRU then evicts a cached chain from its end,
+	// keeping its start (the most shared part) reachable longest.
+	for i := len(c.blocks) - 1; i >= 0; i-- {
+		p.release(c.blocks[i])
 	}
 	p.reserved -= c.budget
 	p.mu.Unlock()
