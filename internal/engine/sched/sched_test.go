@@ -56,10 +56,11 @@ type fakeModel struct {
 }
 
 type fakeCache struct {
-	m    *fakeModel
-	id   int
-	max  int
-	hist []int32
+	m       *fakeModel
+	id      int
+	max     int
+	hist    []int32
+	release func() // extra work of Release, or nil
 }
 
 func (c *fakeCache) Truncate(n int) error {
@@ -74,6 +75,9 @@ func (c *fakeCache) Release() {
 	c.m.mu.Lock()
 	c.m.live--
 	c.m.mu.Unlock()
+	if c.release != nil {
+		c.release()
+	}
 }
 
 func (m *fakeModel) VocabSize() int { return m.vocab }
