@@ -118,6 +118,7 @@ func (c *Cache) Release() {
 		return
 	}
 	p.mu.Lock()
+	p.keepTail(c)
 	// Last block first: the LRU then evicts a cached chain from its end,
 	// keeping its start (the most shared part) reachable longest.
 	for i := len(c.blocks) - 1; i >= 0; i-- {

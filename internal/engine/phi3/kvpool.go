@@ -84,7 +84,8 @@ type kvBlock struct {
 	parent     *kvBlock
 	parentGen  uint64
 	long       bool
-	prev, next *kvBlock // LRU links while cached
+	kids       []*kvBlock // indexed blocks whose parent is this incarnation
+	prev, next *kvBlock   // LRU links while cached
 }
 
 // NewKVPool returns an empty pool for caches of m.
@@ -172,10 +173,54 @@ func (p *KVPool) Admit(ctxLen, need int, prompt []int32) (c *Cache, n int, err e
 	}
 	n = len(match) * p.bs
 	c.blocks, c.hashes = match, hashes
-	c.n, c.toks = n, append(make([]int32, 0, n), prompt[:n]...)
 	c.budget = fresh
 	p.reserved += fresh
+	if len(match) > 0 {
+		// Copy the leading rows of a cached block that continues the
+		// match part way (a private block: never shared while written).
+		if src, m := p.partial(match[len(match)-1], prompt[n:len(prompt)-1]); m > 0 {
+			p.acquire(src)
+			nb := p.take(c)
+			c.tookReserved = 0
+			for l := range p.model.Config.Layers {
+				o := l * 2 * p.bs * p.kvd
+				copy(nb.data[o:o+m*p.kvd], src.data[o:o+m*p.kvd])
+				o += p.bs * p.kvd
+				copy(nb.data[o:o+m*p.kvd], src.data[o:o+m*p.kvd])
+			}
+			p.release(src)
+			c.blocks = append(c.blocks, nb)
+			n += m
+		}
+	}
+	c.n, c.toks = n, append(make([]int32, 0, n), prompt[:n]...)
 	return c, n, nil
+}
+
+// partial returns the indexed child of parent sharing the longest start
+// with toks, and the length of that start (0 for none). p.mu held.
+func (p *KVPool) partial(parent *kvBlock, toks []int32) (*kvBlock, int) {
+	var best *kvBlock
+	m := 0
+	for _, k := range parent.kids {
+		if !k.indexed || k.parent != parent || k.parentGen != parent.gen {
+			continue
+		}
+		if n := commonLen(k.toks, toks); n > m {
+			best, m = k, n
+		}
+	}
+	return best, m
+}
+
+func commonLen(a, b []int32) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
 }
 
 // lookup returns the indexed blocks holding the longest run of full blocks
@@ -284,10 +329,15 @@ func (p *KVPool) drop(b *kvBlock) {
 
 // unindex removes b from the prefix index. p.mu held.
 func (p *KVPool) unindex(b *kvBlock) {
-	if p.index[b.hash] == b {
+	if len(b.toks) == p.bs && p.index[b.hash] == b {
 		delete(p.index, b.hash)
 	}
-	b.indexed, b.toks, b.parent = false, nil, nil
+	if par := b.parent; par != nil && par.gen == b.parentGen {
+		if i := slices.Index(par.kids, b); i >= 0 {
+			par.kids = slices.Delete(par.kids, i, i+1)
+		}
+	}
+	b.indexed, b.toks, b.parent, b.kids = false, nil, nil, nil
 	b.gen++
 }
 
@@ -324,9 +374,32 @@ func (p *KVPool) register(c *Cache) {
 		b.parent = parent
 		if parent != nil {
 			b.parentGen = parent.gen
+			parent.kids = append(parent.kids, b)
 		}
 		p.index[h] = b
 	}
+}
+
+// keepTail makes the partly filled last block of a cache being released a
+// cached child of its (indexed) predecessor, so a later prompt continuing
+// the same tokens copies its rows instead of recomputing them. It is never
+// written again, and Admit only copies from it. p.mu held.
+func (p *KVPool) keepTail(c *Cache) {
+	k := c.n / p.bs
+	if !p.prefix || c.n%p.bs == 0 || k == 0 || k >= len(c.blocks) {
+		return
+	}
+	b, parent := c.blocks[k], c.blocks[k-1]
+	if b.refs != 1 || b.indexed || !parent.indexed {
+		return
+	}
+	toks := c.toks[k*p.bs : c.n]
+	if _, m := p.partial(parent, toks); m == len(toks) {
+		return // an equal or longer continuation is cached already
+	}
+	b.indexed, b.hash, b.toks, b.long = true, 0, slices.Clone(toks), c.long
+	b.parent, b.parentGen = parent, parent.gen
+	parent.kids = append(parent.kids, b)
 }
 
 // seedHash starts a chain; the rope factor set changes every K row.

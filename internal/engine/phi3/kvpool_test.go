@@ -65,13 +65,13 @@ func TestPagedPrefixSharingIdentical(t *testing.T) {
 
 func testPagedSharing(t *testing.T, sp spec) {
 	m := newPagedModelSpec(t, sp)
-	p, err := m.NewKVPool(KVPoolOptions{BlockSize: 4, Prefix: true})
+	p, err := m.NewKVPool(KVPoolOptions{BlockSize: 8, Prefix: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	V := baseSpec.vocab
 	a := randTokens(24, V, 1)
-	b := append(slices.Clone(a[:18]), randTokens(10, V, 2)...) // shares 4 full blocks with a
+	b := append(slices.Clone(a[:20]), randTokens(8, V, 2)...) // shares 2 full blocks and half of one with a
 
 	// Reference: b alone in a private cache.
 	ref, _ := m.NewCache(64)
@@ -89,11 +89,11 @@ func testPagedSharing(t *testing.T, sp spec) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 16 || cb.Len() != 16 {
-		t.Fatalf("b reused %d positions (len %d), want 16", n, cb.Len())
+	if n != 20 || cb.Len() != 20 {
+		t.Fatalf("b reused %d positions (len %d), want 20", n, cb.Len())
 	}
-	if st := p.Stats(); st.Used != used {
-		t.Fatalf("sharing took new blocks: used %d, before %d", st.Used, used)
+	if st := p.Stats(); st.Used != used+1 {
+		t.Fatalf("sharing took %d new blocks, want 1 (the copied partial block)", st.Used-used)
 	}
 	got := run(t, m, cb, b[n:])
 	if !slices.Equal(lastRow(got), lastRow(wantPrompt)) || !slices.Equal(got, wantPrompt[n*V:]) {
@@ -127,8 +127,8 @@ func TestPagedReleaseRestoresUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, m, c1, prompt)
-	c2, n, err := p.Admit(64, 30, prompt) // shares c1's blocks
-	if err != nil || n != 16 {
+	c2, n, err := p.Admit(64, 30, prompt) // shares c1's blocks, copies 3 rows of the fifth
+	if err != nil || n != 19 {
 		t.Fatalf("second admit: n=%d err=%v", n, err)
 	}
 	run(t, m, c2, prompt[n:])
@@ -278,5 +278,32 @@ func TestChainHashCollisionNeverMatches(t *testing.T) {
 	p.mu.Unlock()
 	if _, n, _ := p.Admit(64, 12, b); n != 0 {
 		t.Fatalf("forged entry matched %d positions", n)
+	}
+}
+
+// The partly filled last block of a finished sequence is copied, not
+// recomputed, by a later prompt that continues it.
+func TestPagedTailReuse(t *testing.T) {
+	m := newPagedModel(t)
+	p, _ := m.NewKVPool(KVPoolOptions{BlockSize: 4, Prefix: true, MaxIdleBlocks: 4})
+	V := baseSpec.vocab
+	a := randTokens(14, V, 12)
+	ca, _, _ := p.Admit(64, 20, a)
+	run(t, m, ca, a)
+	ca.Release()
+	b := append(slices.Clone(a), randTokens(3, V, 13)...)
+	cb, n, err := p.Admit(64, 20, b)
+	if err != nil || n != 14 {
+		t.Fatalf("reused %d positions (%v), want 14", n, err)
+	}
+	ref, _ := m.NewCache(64)
+	want := run(t, m, ref, b)
+	if got := run(t, m, cb, b[n:]); !slices.Equal(got, want[n*V:]) {
+		t.Fatal("logits after a copied tail differ from a private cache")
+	}
+	cb.Release()
+	// Unbounded: at most MaxIdleBlocks unreferenced blocks stay.
+	if st := p.Stats(); st.Used != 0 || st.Reserved != 0 || st.Cached != 4 || st.Live-st.Cached > 4 {
+		t.Fatalf("after release: %+v", st)
 	}
 }
