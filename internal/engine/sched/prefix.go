@@ -7,7 +7,8 @@ package sched
 // only prefills the rest. A cache serves one sequence at a time, so a kept
 // entry is consumed by the request that reuses it. Kept caches count against
 // Options.MaxCacheTokens and are evicted first when running sequences need
-// room.
+// room. A PagedModel shares prefix blocks itself, between running sequences
+// too; the scheduler then keeps no caches here.
 
 // minPrefix is the shortest common prefix (in tokens) worth taking a kept
 // cache for; shorter matches allocate a fresh cache and leave the entry.
