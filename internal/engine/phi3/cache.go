@@ -31,11 +31,13 @@ type Cache struct {
 }
 
 // NewCache returns an empty cache for a sequence configured with a context
-// of ctxLen positions, with its own unbounded block pool. The context also
-// selects LongRoPE's factors, as in llama.cpp: the long factors when ctxLen
-// exceeds the original context length, the short ones otherwise.
+// of ctxLen positions, with its own unbounded block pool (which keeps the
+// blocks that Truncate and Reset free, for reuse). The context also selects
+// LongRoPE's factors, as in llama.cpp: the long factors when ctxLen exceeds
+// the original context length, the short ones otherwise.
 func (m *Model) NewCache(ctxLen int) (*Cache, error) {
-	p, err := m.NewKVPool(KVPoolOptions{})
+	idle := (min(max(ctxLen, 0), maxDim) + DefaultBlockSize - 1) / DefaultBlockSize
+	p, err := m.NewKVPool(KVPoolOptions{MaxIdleBlocks: idle})
 	if err != nil {
 		return nil, err
 	}
