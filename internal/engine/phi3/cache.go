@@ -27,7 +27,9 @@ type Cache struct {
 	pending int        // rows of the batch being checked (Forward's validation)
 	model   *Model
 
-	tookReserved int // reserved blocks taken by the current grow
+	tookReserved int  // reserved blocks taken by the last grow
+	growing      bool // grown by the Forward in progress (growCaches)
+	keep         int  // blocks before that grow
 }
 
 // NewCache returns an empty cache for a sequence configured with a context
@@ -132,25 +134,23 @@ func (c *Cache) Release() {
 }
 
 // grow gives the cache blocks for n positions, or fails with ErrKVFull
-// leaving it unchanged. It returns the blocks it had before, for ungrow.
-func (c *Cache) grow(n int) (int, error) {
+// leaving it unchanged.
+func (c *Cache) grow(n int) error {
 	p := c.pool
-	before := len(c.blocks)
+	c.tookReserved = 0
 	want := (n + p.bs - 1) / p.bs
-	if want <= before {
-		return before, nil
+	if want <= len(c.blocks) {
+		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.canTake(c, want-before) {
-		st := fmt.Sprintf("%d used, %d reserved of %d", p.used, p.reserved, p.max)
-		return before, fmt.Errorf("phi3: forward: take %d KV blocks (%s): %w", want-before, st, ErrKVFull)
+	if k := want - len(c.blocks); !p.canTake(c, k) {
+		return fmt.Errorf("phi3: forward: take %d KV blocks (%d used, %d reserved of %d): %w", k, p.used, p.reserved, p.max, ErrKVFull)
 	}
-	c.tookReserved = 0
 	for len(c.blocks) < want {
 		c.blocks = append(c.blocks, p.take(c))
 	}
-	return before, nil
+	return nil
 }
 
 // ungrow undoes the last grow: back to keep blocks, restoring the

@@ -112,25 +112,29 @@ func (m *Model) Forward(b Batch, caches []*Cache) ([]float32, error) {
 }
 
 // growCaches gives every cache of the batch the blocks its new rows need;
-// when one cannot get them, the others give theirs back.
+// when one cannot get them, the others give theirs back. It allocates
+// nothing (decode steps stay allocation-free).
 func (m *Model) growCaches(b Batch, caches []*Cache) error {
-	var grown []*Cache
-	var keep []int
+	var err error
 	for _, s := range b.Seq {
 		c := caches[s]
-		if len(grown) > 0 && grown[len(grown)-1] == c {
+		if c.growing {
 			continue
 		}
-		k, err := c.grow(c.n + c.pending)
-		if err != nil {
-			for i, g := range grown {
-				g.ungrow(keep[i])
-			}
-			return err
+		c.growing, c.keep = true, len(c.blocks)
+		if err = c.grow(c.n + c.pending); err != nil {
+			break
 		}
-		grown, keep = append(grown, c), append(keep, k)
 	}
-	return nil
+	for _, s := range b.Seq {
+		if c := caches[s]; c.growing {
+			if err != nil {
+				c.ungrow(c.keep)
+			}
+			c.growing = false
+		}
+	}
+	return err
 }
 
 // check validates a batch against the caches before anything changes.
