@@ -11,6 +11,7 @@
 #        NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm i -E --ignore-scripts node-llama-cpp@3.21.1
 #      MAAS_BIN  a maas binary to use instead of building ./cmd/maas
 #      PREFIX_TOKENS  shared system prompt for our prefix-cache test (default 1000; 0 skips)
+#      PREFIX_PAIRS  request pairs in that test (default 2)
 #      TIMEOUT   seconds each side may run (default 1800)
 #      CPUPROFILE  file for a CPU profile of our concurrency levels (go tool pprof -top FILE)
 # The peer's prompt length is our measured prompt length (chat template
@@ -45,7 +46,7 @@ echo "ours: maas bench serve --threads $threads --streams $streams" >&2
 prof=()
 if [ -n "${CPUPROFILE:-}" ]; then prof=(--cpuprofile "$CPUPROFILE"); fi
 ours_json=$(timeout "$limit" "$maas" bench serve --model "$model" --threads "$threads" --streams "$streams" \
-  --prompt-tokens "$prompt" --gen-tokens "$gen" --prefix-tokens "$prefix" "${prof[@]}" --json)
+  --prompt-tokens "$prompt" --gen-tokens "$gen" --prefix-tokens "$prefix" --prefix-pairs "${PREFIX_PAIRS:-2}" "${prof[@]}" --json)
 peer_prompt=$(OURS="$ours_json" node -e '
 const o = JSON.parse(process.env.OURS);
 console.log(Math.max(1, Math.round(o.levels[0].prompt_tokens)));')

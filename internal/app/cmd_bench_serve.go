@@ -23,7 +23,7 @@ import (
 // the endpoint would see it:
 //
 //	maas bench serve (--model FILE.gguf | --url ENDPOINT_URL --key KEY) [--threads N]
-//	    [--streams 1,2,4,8,16] [--prompt-tokens P] [--gen-tokens G] [--prefix-tokens 1000]
+//	    [--streams 1,2,4,8,16] [--prompt-tokens P] [--gen-tokens G] [--prefix-tokens 1000] [--prefix-pairs 2]
 //	    [--cold=true] [--timeout 30m] [--cpuprofile FILE] [--json]
 //
 // With --model it starts the platform in this process (maas up on a temporary
@@ -45,6 +45,7 @@ func runBenchServe(ctx context.Context, args []string, env Env) error {
 	promptN := fs.Int("prompt-tokens", 32, "prompt length of each request, in words (about one token each)")
 	genN := fs.Int("gen-tokens", 32, "max_tokens of each request")
 	prefixN := fs.Int("prefix-tokens", 1000, "shared system prompt length for the prefix-cache test, in words (0: skip)")
+	prefixPairs := fs.Int("prefix-pairs", 2, "request pairs (each with its own system prompt) in the prefix-cache test; medians are reported")
 	cold := fs.Bool("cold", true, "measure the first request's time to first token (the cold start with --model)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -63,8 +64,8 @@ func runBenchServe(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("%w: --streams: %v", errUsage, err)
 	}
-	if *promptN <= 0 || *genN <= 0 || *prefixN < 0 || *threads < 0 || *timeout <= 0 {
-		return fmt.Errorf("%w: need --prompt-tokens and --gen-tokens > 0, --prefix-tokens and --threads >= 0, --timeout > 0", errUsage)
+	if *promptN <= 0 || *genN <= 0 || *prefixN < 0 || *prefixPairs <= 0 || *threads < 0 || *timeout <= 0 {
+		return fmt.Errorf("%w: need --prompt-tokens and --gen-tokens > 0, --prefix-tokens and --threads >= 0, --prefix-pairs > 0, --timeout > 0", errUsage)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -92,7 +93,7 @@ func runBenchServe(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("warm-up request: %w", err)
 	}
 	if *prefixN > 0 {
-		pc, err := b.prefixCache(ctx, *prefixN)
+		pc, err := b.prefixCache(ctx, *prefixN, *prefixPairs)
 		if err != nil {
 			return fmt.Errorf("prefix cache: %w", err)
 		}
@@ -276,12 +277,12 @@ func (b *serveBencher) coldStart(ctx context.Context) (coldStartResult, error) {
 }
 
 // prefixCache sends two requests that share a system turn of n words and
-// differ in a short question, twice over with different system turns, and
-// reports the medians.
-func (b *serveBencher) prefixCache(ctx context.Context, n int) (prefixResult, error) {
+// differ in a short question, pairs times over with different system turns,
+// and reports the medians.
+func (b *serveBencher) prefixCache(ctx context.Context, n, pairs int) (prefixResult, error) {
 	var firsts, seconds []float64
 	res := prefixResult{}
-	for range 2 {
+	for range pairs {
 		system := loadgen.Words(b.nextSeed(), n)
 		var r [2]loadgen.Result
 		for i := range r {

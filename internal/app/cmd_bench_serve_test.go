@@ -26,6 +26,7 @@ func TestBenchServeFlags(t *testing.T) {
 		{"--url", "http://h/e", "--streams", ","},
 		{"--url", "http://h/e", "--gen-tokens", "0"},
 		{"--url", "http://h/e", "--prefix-tokens", "-1"},
+		{"--url", "http://h/e", "--prefix-pairs", "0"},
 		{"--url", "http://h/e", "extra"},
 	} {
 		var out, errb bytes.Buffer
