@@ -34,6 +34,8 @@ func (cp *ControlPlane) Publish(ctx context.Context) error {
 			Model:             cp.snapshotModel(e.Model, m),
 			TokensPerMinute:   e.TokensPerMinute,
 			RequestsPerMinute: e.RequestsPerMinute,
+			// Anything but an explicit Disabled filters (Enabled is the default).
+			ContentSafety: e.ContentSafety != "Disabled",
 			Online: inCatalog && m.LifecycleStage != StageRetired &&
 				e.ProvisioningState == apiv1.ProvisioningSucceeded && e.EndpointState == apiv1.EndpointStateOnline,
 		}

@@ -54,6 +54,9 @@ type Endpoint struct {
 	RequestsPerMinute int64      // quota: requests per minute
 	Keys              [2]KeyHash // primary, secondary
 	Online            bool       // provisioningState Succeeded and endpointState Online
+	// ContentSafety: contentSafetyStatus is Enabled, so prompts and
+	// completions on the Azure AI Model Inference routes are filtered.
+	ContentSafety bool
 }
 
 // Config is an immutable view of all endpoints. Never modify one after New.
