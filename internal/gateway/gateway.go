@@ -30,6 +30,13 @@ type Options struct {
 	MaxBodyBytes int64            // request body limit; 0: 4 MiB
 	MaxChoices   int              // largest n; 0: 4
 	Now          func() time.Time // clock; nil: time.Now
+	// ContentFilter rates prompts and completions of endpoints with
+	// ContentSafety on, on the Azure AI Model Inference routes only (not
+	// /v1); nil: nothing is filtered. See safety.go.
+	ContentFilter ContentFilter
+	// FilterChunk is how many bytes of streamed completion text are held
+	// back between checks; 0: 200.
+	FilterChunk int
 }
 
 // Gateway serves the data plane. It is an http.Handler.
@@ -63,6 +70,9 @@ func New(opts Options) (*Gateway, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.FilterChunk <= 0 {
+		opts.FilterChunk = 200
 	}
 	if opts.APIVersions == nil {
 		opts.APIVersions = []string{"2024-04-01-preview", "2024-05-01-preview"}

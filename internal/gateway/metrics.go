@@ -23,6 +23,8 @@ type metrics struct {
 	rateLimited      map[[2]string]uint64 // endpoint, exceeded (tokens|requests|queue)
 	ttft             map[[2]string]*histogram
 	tpot             map[[2]string]*histogram
+	filtered         map[[3]string]uint64 // endpoint, kind (prompt|completion), category
+	filterErrors     map[string]uint64    // endpoint
 }
 
 func newMetrics() *metrics {
@@ -33,6 +35,8 @@ func newMetrics() *metrics {
 		rateLimited:      make(map[[2]string]uint64),
 		ttft:             make(map[[2]string]*histogram),
 		tpot:             make(map[[2]string]*histogram),
+		filtered:         make(map[[3]string]uint64),
+		filterErrors:     make(map[string]uint64),
 	}
 }
 
@@ -95,6 +99,22 @@ func (m *metrics) observeGeneration(endpoint, model string, prompt, completion i
 	}
 }
 
+// observeFiltered counts one filtered prompt or completion under each
+// category that flagged it.
+func (m *metrics) observeFiltered(endpoint, kind string, categories []string) {
+	m.mu.Lock()
+	for _, c := range categories {
+		m.filtered[[3]string{endpoint, kind, c}]++
+	}
+	m.mu.Unlock()
+}
+
+func (m *metrics) observeFilterError(endpoint string) {
+	m.mu.Lock()
+	m.filterErrors[endpoint]++
+	m.mu.Unlock()
+}
+
 func (m *metrics) observeRateLimited(endpoint, exceeded string) {
 	m.mu.Lock()
 	m.rateLimited[[2]string{endpoint, exceeded}]++
@@ -113,6 +133,19 @@ func (m *metrics) write(w io.Writer, queues map[string]int) {
 	writeCounter2(&b, "maas_prompt_tokens_total", "Prompt tokens processed.", "endpoint", "model", m.promptTokens)
 	writeCounter2(&b, "maas_completion_tokens_total", "Completion tokens generated.", "endpoint", "model", m.completionTokens)
 	writeCounter2(&b, "maas_rate_limited_total", "Requests refused with 429 or 503, by the limit hit.", "endpoint", "limit", m.rateLimited)
+	b.WriteString("# HELP maas_content_filtered_total Prompts and completions filtered, by endpoint, kind and category.\n# TYPE maas_content_filtered_total counter\n")
+	for _, k := range sortedKeys3(m.filtered) {
+		fmt.Fprintf(&b, "maas_content_filtered_total{endpoint=%s,kind=%s,category=%s} %d\n", q(k[0]), q(k[1]), q(k[2]), m.filtered[k])
+	}
+	b.WriteString("# HELP maas_content_filter_errors_total Failed content filter calls (requests refused with 503).\n# TYPE maas_content_filter_errors_total counter\n")
+	eps := make([]string, 0, len(m.filterErrors))
+	for ep := range m.filterErrors {
+		eps = append(eps, ep)
+	}
+	sort.Strings(eps)
+	for _, ep := range eps {
+		fmt.Fprintf(&b, "maas_content_filter_errors_total{endpoint=%s} %d\n", q(ep), m.filterErrors[ep])
+	}
 	writeHistograms(&b, "maas_time_to_first_token_seconds", "Time from request arrival to the first generated token.", m.ttft)
 	writeHistograms(&b, "maas_time_per_output_token_seconds", "Mean time between output tokens after the first, per request.", m.tpot)
 	fmt.Fprintf(&b, "# HELP maas_inflight_requests Requests being served.\n# TYPE maas_inflight_requests gauge\nmaas_inflight_requests %d\n", m.inflight.Load())

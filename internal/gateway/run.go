@@ -33,6 +33,11 @@ type choice struct {
 	finish   string
 	tokens   int    // completion tokens counted from events
 	usage    *Usage // from the final event, when there was one
+	// Content filtering (safety.go).
+	pending    []Event // streamed text held back until a check passes it
+	pendingLen int     // bytes of text in pending
+	unchecked  int     // bytes of text since the last check
+	filtered   bool    // flagged: nothing more is shown; ends with content_filter
 }
 
 // genPlan is a generation that passed every check.
@@ -90,11 +95,20 @@ func (c *call) generate(p genPlan) *apiError {
 	if e := c.reserve(reserved); e != nil {
 		return e
 	}
+	filter := c.filtering()
+	if filter {
+		if e := c.checkPrompt(p, reserved); e != nil {
+			return e
+		}
+	}
 	ctx, cancel := context.WithCancel(c.r.Context())
 	defer cancel()
 	// All choices start, or none: a choice that cannot start (queue full)
 	// fails the request, after the started ones are stopped and metered.
+	// Each choice has its own context so that the filter can stop one.
 	streams := make([]GenStream, 0, p.n)
+	ctxs := make([]context.Context, 0, p.n)
+	cancels := make([]context.CancelFunc, 0, p.n)
 	var startErr *apiError
 	for i := 0; i < p.n; i++ {
 		req := p.req
@@ -102,8 +116,10 @@ func (c *call) generate(p genPlan) *apiError {
 			seed := *req.Seed + int64(i) // choices differ, yet each is reproducible
 			req.Seed = &seed
 		}
-		s, err := p.model.Generate(ctx, req)
+		sctx, scancel := context.WithCancel(ctx)
+		s, err := p.model.Generate(sctx, req)
 		if err != nil {
+			scancel()
 			cancel()
 			startErr = c.generateError(err)
 			if len(streams) == 0 {
@@ -113,12 +129,14 @@ func (c *call) generate(p genPlan) *apiError {
 			break
 		}
 		streams = append(streams, s)
+		ctxs = append(ctxs, sctx)
+		cancels = append(cancels, scancel)
 	}
 	events := make(chan tagged, 16*len(streams))
 	for i, s := range streams {
-		go pump(ctx, i, s, events)
+		go pump(ctxs[i], i, s, events)
 	}
-	g := &generation{c: c, p: p, cancel: cancel, choices: make([]choice, p.n)}
+	g := &generation{c: c, p: p, ctx: ctx, cancel: cancel, cancels: cancels, filter: filter, choices: make([]choice, p.n)}
 	if p.stream && startErr == nil && ctx.Err() == nil {
 		g.sse = startSSE(c.w)
 		for i := range streams {
@@ -131,6 +149,9 @@ func (c *call) generate(p genPlan) *apiError {
 		if g.handle(<-events, open) {
 			open--
 		}
+	}
+	if filter && g.sse == nil && startErr == nil && g.streamErr == nil && ctx.Err() == nil {
+		g.checkCompletions()
 	}
 	usage := totals(g.choices, p.req.Prompt.Count)
 	status := g.status(startErr)
@@ -145,11 +166,15 @@ func (c *call) generate(p genPlan) *apiError {
 type generation struct {
 	c          *call
 	p          genPlan
-	cancel     context.CancelFunc // stops every choice
+	ctx        context.Context      // every choice's parent
+	cancel     context.CancelFunc   // stops every choice
+	cancels    []context.CancelFunc // stop one choice
+	filter     bool                 // completions are checked by the content filter
 	choices    []choice
 	sse        *sseWriter // nil unless streaming
 	writeErr   error      // the client stopped reading
 	streamErr  error      // a choice failed
+	filterErr  error      // the content filter failed: the response is 503 content_filter_unavailable
 	firstToken time.Time
 }
 
@@ -180,10 +205,14 @@ func (g *generation) handle(t tagged, open int) bool {
 	if g.firstToken.IsZero() && (ev.Tokens > 0 || ev.Text != "") {
 		g.firstToken = g.c.g.opts.Now()
 	}
-	if ev.Text != "" || len(ev.Logprobs) > 0 {
+	if (ev.Text != "" || len(ev.Logprobs) > 0) && !ch.filtered && g.filterErr == nil {
 		ch.text.WriteString(ev.Text)
 		ch.logprobs = append(ch.logprobs, ev.Logprobs...)
-		g.send(g.p.resp.deltaChunk(t.i, ev))
+		if g.filter && g.sse != nil {
+			g.hold(t.i, ev)
+		} else {
+			g.send(g.p.resp.deltaChunk(t.i, ev))
+		}
 	}
 	if !ev.Done {
 		return false
@@ -194,12 +223,22 @@ func (g *generation) handle(t tagged, open int) bool {
 	if ch.finish == "" {
 		ch.finish = inference.FinishStop
 	}
+	if g.filter && g.sse != nil && !ch.filtered && g.filterErr == nil && ch.finish != "cancelled" {
+		g.check(t.i, true)
+	}
+	switch {
+	case g.filterErr != nil:
+		ch.finish = "error"
+		return true
+	case ch.filtered:
+		ch.finish = inference.FinishContentFilter
+	}
 	if ch.finish != "cancelled" {
 		// Usage goes on the last finish chunk (Azure's Phi-3 form) unless
 		// the client asked for OpenAI's separate usage chunk: SDKs that sum
 		// usage over chunks (openai-go's accumulator) must see it once.
 		var usage *inference.Usage
-		if open == 1 && g.streamErr == nil && !g.p.includeUsage {
+		if open == 1 && g.streamErr == nil && g.filterErr == nil && !g.p.includeUsage {
 			tot := totals(g.choices, g.p.req.Prompt.Count)
 			usage = &tot
 		}
@@ -220,6 +259,8 @@ func (g *generation) status(startErr *apiError) int {
 		return 499 // client closed the request
 	case startErr != nil: // never with a stream: it starts only when all choices did
 		return startErr.status
+	case g.filterErr != nil:
+		return http.StatusServiceUnavailable
 	case g.streamErr != nil:
 		return failedGeneration().status
 	}
@@ -234,8 +275,13 @@ func (g *generation) respond(usage inference.Usage, startErr *apiError) {
 		c.log.Error("generation failed", "error", g.streamErr)
 	}
 	failed := failedGeneration()
+	unavailable := errFilterUnavailable()
 	switch {
 	case c.r.Context().Err() != nil || g.writeErr != nil:
+	case g.sse != nil && g.filterErr != nil:
+		_ = g.sse.event(inference.ErrorResponse{Error: &inference.ErrorDetail{Code: unavailable.code, Message: unavailable.message, Status: unavailable.status}})
+	case g.filterErr != nil:
+		writeError(c.w, unavailable)
 	case g.sse != nil && g.streamErr != nil:
 		_ = g.sse.event(inference.ErrorResponse{Error: &inference.ErrorDetail{Code: failed.code, Message: failed.message, Status: failed.status}})
 	case g.sse != nil:
