@@ -52,7 +52,9 @@ func withFilter(f *fakeFilter) envOption {
 	}
 }
 
-func newFilter() *fakeFilter { return &fakeFilter{sev: map[string]int{"badword": SeverityHigh, "meh": SeverityLow}} }
+func newFilter() *fakeFilter {
+	return &fakeFilter{sev: map[string]int{"badword": SeverityHigh, "meh": SeverityLow}}
+}
 
 const badPrompt = `{"messages":[{"role":"system","content":"Be kind."},{"role":"user","content":"Say BadWord please"}]}`
 
@@ -208,7 +210,9 @@ func (m *pieceModel) ContextLength() int { return 4096 }
 func (m *pieceModel) Prompt([]ChatMessage, bool) (Prompt, error) {
 	return Prompt{Tokens: make([]int32, 4), Count: 4}, nil
 }
-func (m *pieceModel) PromptText(string) (Prompt, error) { return Prompt{Tokens: make([]int32, 4), Count: 4}, nil }
+func (m *pieceModel) PromptText(string) (Prompt, error) {
+	return Prompt{Tokens: make([]int32, 4), Count: 4}, nil
+}
 func (m *pieceModel) Generate(ctx context.Context, _ GenRequest) (GenStream, error) {
 	return &pieceStream{m: m, ctx: ctx}, nil
 }
