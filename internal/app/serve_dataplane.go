@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"maas/internal/engine"
 	"maas/internal/engine/lifecycle"
 	"maas/internal/gateway"
+	"maas/internal/gateway/contentsafety"
 	"maas/internal/gateway/upstream"
 	"maas/internal/ledger"
 	"maas/internal/snapshot"
@@ -47,6 +49,9 @@ type dataPlaneFlags struct {
 	kvBytes     int64
 	redisURL    string
 	upstreamKey string
+	safetyURL   string
+	safetyKey   string
+	blocklist   string
 }
 
 func addDataPlaneFlags(fs *flag.FlagSet) *dataPlaneFlags {
@@ -60,7 +65,39 @@ func addDataPlaneFlags(fs *flag.FlagSet) *dataPlaneFlags {
 	fs.Int64Var(&f.maxMemory, "max-model-memory", 0, "most bytes of loaded models (0: no limit)")
 	fs.StringVar(&f.redisURL, "redis", "", "Redis URL (redis://host:6379/0) to share rate limits between gateway replicas (env MAAS_REDIS_URL)")
 	fs.StringVar(&f.upstreamKey, "upstream-key", "", "API key sent to OpenAI-compatible upstreams (env MAAS_UPSTREAM_KEY)")
+	fs.StringVar(&f.safetyURL, "content-safety-url", "", "Azure AI Content Safety endpoint (https://<name>.cognitiveservices.azure.com or an on-premises container) that rates prompts and completions of endpoints with content safety Enabled")
+	fs.StringVar(&f.safetyKey, "content-safety-key", "", "key for --content-safety-url (env MAAS_CONTENT_SAFETY_KEY)")
+	fs.StringVar(&f.blocklist, "content-safety-blocklist", "", "file of terms per category (\"Violence: term\" lines or JSON) that filter endpoints with content safety Enabled; checked before the service")
 	return f
+}
+
+// contentFilter builds the gateway's content filter from the flags: the
+// blocklist, then the Content Safety service. nil when neither is set.
+func contentFilter(f *dataPlaneFlags, env Env, logger *slog.Logger) (gateway.ContentFilter, error) {
+	var filters []gateway.ContentFilter
+	if f.blocklist != "" {
+		b, err := contentsafety.LoadBlocklist(f.blocklist)
+		if err != nil {
+			return nil, err
+		}
+		filters = append(filters, b)
+		logger.Info("content filter: blocklist", "file", f.blocklist, "terms", b.Len())
+	}
+	if f.safetyURL != "" {
+		c, err := contentsafety.NewClient(f.safetyURL, firstNonEmpty(f.safetyKey, env.Getenv("MAAS_CONTENT_SAFETY_KEY")), nil)
+		if err != nil {
+			return nil, err
+		}
+		filters = append(filters, c)
+		logger.Info("content filter: Azure AI Content Safety", "url", f.safetyURL)
+	} else if f.safetyKey != "" {
+		return nil, errors.New("--content-safety-key needs --content-safety-url")
+	}
+	if len(filters) == 0 {
+		logger.Warn("no content filter configured (--content-safety-url, --content-safety-blocklist): endpoints with content safety Enabled are served unfiltered")
+		return nil, nil
+	}
+	return contentsafety.Chain(filters...), nil
 }
 
 // mountDataPlane mounts the gateway (/serverless/..., /v1/..., /metrics and
@@ -96,14 +133,23 @@ func mountDataPlane(ctx context.Context, mux *http.ServeMux, holder *snapshot.Ho
 		limiter = gateway.NewRedisLimiter(rdb, "maas:rl:")
 	}
 
+	filter, err := contentFilter(f, deps.Env, deps.Logger)
+	if err != nil {
+		mgr.Close()
+		if rdb != nil {
+			rdb.Close()
+		}
+		return nil, nil, err
+	}
 	usage := ledger.New(deps.Store, ledger.Options{Logger: deps.Logger})
 	gw, err := gateway.New(gateway.Options{
-		Holder:  holder,
-		Backend: &routedBackend{local: local, remote: remote},
-		Usage:   usage,
-		Limiter: limiter,
-		Logger:  deps.Logger,
-		Domain:  deps.Domain,
+		Holder:        holder,
+		Backend:       &routedBackend{local: local, remote: remote},
+		Usage:         usage,
+		Limiter:       limiter,
+		Logger:        deps.Logger,
+		Domain:        deps.Domain,
+		ContentFilter: filter,
 	})
 	if err != nil {
 		mgr.Close()
