@@ -7,7 +7,10 @@
 // against the model's capabilities and context length, reserves per-endpoint
 // token and request quotas, runs the model through the Backend interface,
 // writes JSON or server-sent events, emits exactly one usage record per
-// request that reached the model, and exposes Prometheus metrics.
+// request that reached the model, and exposes Prometheus metrics. On
+// endpoints with content safety on, a ContentFilter rates the prompts and
+// completions of the Azure routes (safety.go; implementations in
+// contentsafety/).
 //
 // It imports api/inference and internal/snapshot; never the control plane, the
 // store or the engine. internal/app adapts the engine to Backend.
