@@ -372,3 +372,37 @@ func TestSafetyHelpers(t *testing.T) {
 		t.Errorf("tailWindow with no break before the limit = %q", w)
 	}
 }
+
+// Each choice is checked and stopped on its own; usage comes once, at the end.
+func TestCompletionFilteredSeveralChoices(t *testing.T) {
+	f := newFilter()
+	e := newEnv(t, withFilter(f), func(_ *Options, _ *snapshot.Endpoint, m *fakeModel) {
+		m.reply = strings.Fields(strings.Repeat("fine ", 50) + "badword " + strings.Repeat("after ", 100))
+	})
+	_, body := e.do("POST", testEndpoint+"/chat/completions",
+		`{"messages":[{"role":"user","content":"Hi"}],"stream":true,"n":2}`, "extra-parameters", "pass-through")
+	if strings.Contains(string(body), "badword") || strings.Contains(string(body), "after") {
+		t.Fatalf("flagged text was sent: %s", body)
+	}
+	finishes, usages := map[int]string{}, 0
+	for _, d := range sseEvents(t, body) {
+		if d == "[DONE]" {
+			continue
+		}
+		c := decodeJSON[inference.ChatCompletionChunk](t, []byte(d))
+		if c.Usage != nil {
+			usages++
+		}
+		for _, ch := range c.Choices {
+			if ch.FinishReason != nil {
+				finishes[ch.Index] = *ch.FinishReason
+			}
+		}
+	}
+	if finishes[0] != "content_filter" || finishes[1] != "content_filter" || usages != 1 {
+		t.Errorf("finishes %v, usage chunks %d", finishes, usages)
+	}
+	if recs := e.usage.all(); len(recs) != 1 || recs[0].FinishReason != "content_filter" || recs[0].CompletionTokens >= 2*151 {
+		t.Errorf("records = %+v", recs)
+	}
+}
