@@ -10,7 +10,8 @@ import (
 
 func archMatVecVariants() []MatVecVariant {
 	return []MatVecVariant{
-		{"avx512vnni-x8", quant.Q4_0, matVecQ4_0VNNI, hasVNNI()},
+		{"avx512vnni-x8", quant.Q4_0, matVecQ4_0Rows8(matVecQ4_0x8VNNI), hasVNNI()},
+		{"avx512vnni-x8t", quant.Q4_0, matVecQ4_0Rows8(matVecQ4_0x8T), hasVNNI()},
 	}
 }
 
@@ -18,7 +19,16 @@ func archMatVecVariants() []MatVecVariant {
 // (32768 values of Q4_0); longer rows go through the row-by-row path.
 const maxMatVecBlocks = 1024
 
-func matVecQ4_0VNNI(n int, w []byte, rowBytes int, a []byte, out []float32) {
+type q4_0x8Kernel func(nb int, w *byte, stride int, a *byte, asum *int32, ad *float32, out *float32)
+
+// matVecQ4_0Rows8 runs an 8-row Q4_0 kernel over groups of 8 rows.
+func matVecQ4_0Rows8(kern q4_0x8Kernel) MatVecFunc {
+	return func(n int, w []byte, rowBytes int, a []byte, out []float32) {
+		matVecQ4_0(kern, n, w, rowBytes, a, out)
+	}
+}
+
+func matVecQ4_0(kern q4_0x8Kernel, n int, w []byte, rowBytes int, a []byte, out []float32) {
 	rows := len(out)
 	if rows == 0 {
 		return
@@ -45,7 +55,7 @@ func matVecQ4_0VNNI(n int, w []byte, rowBytes int, a []byte, out []float32) {
 	}
 	r := 0
 	for ; r+8 <= rows; r += 8 {
-		matVecQ4_0x8VNNI(nb, &w[r*rowBytes], rowBytes, &a[0], &asum[0], &ad[0], &out[r])
+		kern(nb, &w[r*rowBytes], rowBytes, &a[0], &asum[0], &ad[0], &out[r])
 	}
 	for ; r < rows; r++ {
 		out[r] = dot(n, w[r*rowBytes:], a)
@@ -60,3 +70,12 @@ func matVecQ4_0VNNI(n int, w []byte, rowBytes int, a []byte, out []float32) {
 //
 //go:noescape
 func matVecQ4_0x8VNNI(nb int, w *byte, stride int, a *byte, asum *int32, ad *float32, out *float32)
+
+// matVecQ4_0x8T computes the same as matVecQ4_0x8VNNI with the 8 rows'
+// packed nibbles transposed into dword lanes (lane r = row r), so that
+// VPDPBUSD with broadcast activation bytes needs no horizontal reduction:
+//
+//	for each block b, row r: sumi := Σ_j q_r[j]*a[j] - asum[b]; out[r] += float32(sumi) * f16(w_r[b].d) * ad[b]
+//
+//go:noescape
+func matVecQ4_0x8T(nb int, w *byte, stride int, a *byte, asum *int32, ad *float32, out *float32)
