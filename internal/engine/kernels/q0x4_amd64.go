@@ -2,7 +2,11 @@
 
 package kernels
 
-import "maas/internal/engine/quant"
+import (
+	"math"
+
+	"maas/internal/engine/quant"
+)
 
 // maxQ0x4Blocks bounds the per-call activation tables on the stack (rows of
 // up to 18432 values, Phi-3-medium's FFN width included).
@@ -69,6 +73,10 @@ func matMulQ0x4(t quant.Type, n int, w []byte, rowBytes, rows int, a []byte, aSt
 	}
 	_ = dst[(m-1)*ldd+rows-1]
 	dot, _ := VecDot(t)
+	if t == quant.Q4_0 {
+		matMulQ4_0T(nb, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
+		return true
+	}
 	// da: per block, 16 floats per activation pair (8 lanes per row);
 	// k: per block, offset*da_i*Σa_i for the 4 rows.
 	var da [maxQ0x4Blocks * 32]float32
@@ -160,3 +168,58 @@ func dotQ4_0r2x8VNNI(nb int, w *byte, wStride int, a *byte, aStride int, da, k, 
 //
 //go:noescape
 func dotQ8_0r2x8VNNI(nb int, w *byte, wStride int, a *byte, aStride int, da, k, out *float32)
+
+// matMulQ4_0T is MatMul for Q4_0 in tiles of 8 weight rows x 4 activation
+// rows (matMulQ4_0x8x4T); leftover rows and activation rows go through dot.
+func matMulQ4_0T(nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
+	// tbl: per block, 4 int32 (8*Σa_i) then 4 float32 (scale of a_i).
+	var tbl [maxQ0x4Blocks * 8]uint32
+	var out [32]float32
+	chunk := max(8, matMulChunkBytes/max(rowBytes, 1)&^7)
+	for r0 := 0; r0 < rows; r0 += chunk {
+		r1 := min(rows, r0+chunk)
+		i0 := 0
+		for ; i0+4 <= m; i0 += 4 {
+			for i := range 4 {
+				ar := a[(i0+i)*aStride:]
+				for b := range nb {
+					blk := ar[b*34 : b*34+34]
+					s := int32(0)
+					for _, q := range blk[2:] {
+						s += int32(int8(q))
+					}
+					tbl[b*8+i] = uint32(8 * s)
+					tbl[b*8+4+i] = math.Float32bits(quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8))
+				}
+			}
+			r := r0
+			for ; r+8 <= r1; r += 8 {
+				matMulQ4_0x8x4T(nb, &w[r*rowBytes], rowBytes, &a[i0*aStride], aStride, &tbl[0], &out[0])
+				for i := range 4 {
+					copy(dst[(i0+i)*ldd+r:(i0+i)*ldd+r+8], out[i*8:i*8+8])
+				}
+			}
+			for ; r < r1; r++ {
+				for i := i0; i < i0+4; i++ {
+					dst[i*ldd+r] = dot(n, w[r*rowBytes:], a[i*aStride:])
+				}
+			}
+		}
+		for ; i0 < m; i0++ {
+			for r := r0; r < r1; r++ {
+				dst[i0*ldd+r] = dot(n, w[r*rowBytes:], a[i0*aStride:])
+			}
+		}
+	}
+}
+
+// matMulQ4_0x8x4T computes an 8x4 tile: 8 Q4_0 weight rows (stride bytes
+// apart) times 4 Q8_0 activation rows (aStride apart), with tbl as filled by
+// matMulQ4_0T:
+//
+//	for i := range 4 { for r := range 8 {
+//		out[i*8+r] = Σ_b f16(w_r[b].d) * ad_i[b] * float32(Σ_j q_r[b][j]*a_i[b][j] - 8*Σ_j a_i[b][j])
+//	}}
+//
+//go:noescape
+func matMulQ4_0x8x4T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
