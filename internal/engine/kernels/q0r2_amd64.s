@@ -2,12 +2,6 @@
 
 #include "textflag.h"
 
-DATA r2nib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA r2nib<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA r2nib<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA r2nib<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL r2nib<>(SB), RODATA|NOPTR, $32
-
 DATA r2x80<>+0(SB)/8, $0x8080808080808080
 DATA r2x80<>+8(SB)/8, $0x8080808080808080
 DATA r2x80<>+16(SB)/8, $0x8080808080808080
@@ -25,8 +19,8 @@ DATA r2idx<>+48(SB)/8, $0x0000000100000001
 DATA r2idx<>+56(SB)/8, $0x0000000100000001
 GLOBL r2idx<>(SB), RODATA|NOPTR, $64
 
-// Two weight rows (SI, SI+R13) x 8 activation rows (DI + i*R8) of
-// Q4_0/Q8_0 blocks with AVX-512 VNNI. Z0 = [row 0 block | row 1 block] as
+// Two Q8_0 weight rows (SI, SI+R13) x 8 activation rows (DI + i*R8)
+// with AVX-512 VNNI. Z0 = [row 0 block | row 1 block] as
 // unsigned bytes, Z2 = [dw0 x8 | dw1 x8]; per activation i, Z16+i +=
 // float(Σ u*a_i) * Z2 * da[b][i], and Y24/Y25 (8 activation lanes) -=
 // dw0/dw1 * k[b][0:8] removes the unsigned offset.
@@ -159,32 +153,6 @@ GLOBL r2idx<>(SB), RODATA|NOPTR, $64
 	VMOVUPS Y1, 32(DX); \
 	VZEROUPPER; \
 	RET
-
-// func dotQ4_0r2x8VNNI(nb int, w *byte, wStride int, a *byte, aStride int, da, k, out *float32)
-TEXT ·dotQ4_0r2x8VNNI(SB), NOSPLIT, $0-64
-	R2_PROLOGUE
-	VMOVDQU r2nib<>(SB), Y9
-
-q40r2loop:
-	VMOVDQU 2(SI), X0
-	VPSRLW $4, X0, X5
-	VINSERTI128 $1, X5, Y0, Y0
-	VPAND Y9, Y0, Y0
-	VMOVDQU 2(SI)(R13*1), X1
-	VPSRLW $4, X1, X5
-	VINSERTI128 $1, X5, Y1, Y1
-	VPAND Y9, Y1, Y1
-	VINSERTI64X4 $1, Y1, Z0, Z0
-	R2_BODY
-	ADDQ $18, SI
-	ADDQ $34, DI
-	ADDQ $34, R9
-	ADDQ $34, R12
-	ADDQ $32, R10
-	ADDQ $32, R11
-	DECQ CX
-	JNZ q40r2loop
-	R2_STORE
 
 // func dotQ8_0r2x8VNNI(nb int, w *byte, wStride int, a *byte, aStride int, da, k, out *float32)
 TEXT ·dotQ8_0r2x8VNNI(SB), NOSPLIT, $0-64

@@ -12,20 +12,6 @@ import (
 // up to 18432 values, Phi-3-medium's FFN width included).
 const maxQ0x4Blocks = 576
 
-// q0r2x8Kernel returns the 2-row x 8-activation kernel for Q4_0/Q8_0, or nil.
-func q0r2x8Kernel(t quant.Type) func(nb int, w *byte, wStride int, a *byte, aStride int, da, k, out *float32) {
-	if !hasVNNI() {
-		return nil
-	}
-	switch t {
-	case quant.Q4_0:
-		return dotQ4_0r2x8VNNI
-	case quant.Q8_0:
-		return dotQ8_0r2x8VNNI
-	}
-	return nil
-}
-
 // q0Tables fills, for the count activation rows a + i*aStride,
 // per block b: da[b*count+i] = the row's F16 scale and k[b*count+i] =
 // offset*da*Σa.
@@ -45,26 +31,11 @@ func q0Tables(nb, count int, a []byte, aStride int, offset float32, da, k []floa
 	}
 }
 
-// q0x4Kernel returns the 4-activation kernel for Q4_0/Q8_0 weights and the
-// unsigned offset of its weight values, or nil.
-func q0x4Kernel(t quant.Type) (func(nb int, w, a *byte, aStride int, da, k *float32, out *float32), float32) {
-	if !hasVNNI() {
-		return nil, 0
-	}
-	switch t {
-	case quant.Q4_0:
-		return dotQ4_0x4VNNI, 8
-	case quant.Q8_0:
-		return dotQ8_0x4VNNI, 128
-	}
-	return nil, 0
-}
-
-// matMulQ0x4 is MatMul for Q4_0/Q8_0 weights with the 4-activation kernels;
-// it reports false (doing nothing) where they do not apply.
+// matMulQ0x4 is MatMul for Q4_0/Q8_0 weights with the AVX-512 VNNI prompt
+// kernels (Q4_0: 8 rows x 4 activations; Q8_0: 2 rows x 8 activations, then
+// 1 row x 4); it reports false (doing nothing) where they do not apply.
 func matMulQ0x4(t quant.Type, n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) bool {
-	kern, offset := q0x4Kernel(t)
-	if kern == nil || m < 4 {
+	if !hasVNNI() || m < 4 || (t != quant.Q4_0 && t != quant.Q8_0) {
 		return false
 	}
 	nb := blocks(t, n, w[(rows-1)*rowBytes:], a[(m-1)*aStride:])
@@ -74,21 +45,21 @@ func matMulQ0x4(t quant.Type, n int, w []byte, rowBytes, rows int, a []byte, aSt
 	_ = dst[(m-1)*ldd+rows-1]
 	dot, _ := VecDot(t)
 	if t == quant.Q4_0 {
-		matMulQ4_0T(nb, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
+		matMulQ0T(matMulQ4_0x8x4T, 8, nb, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
 		return true
 	}
+	kern, r2, offset := dotQ8_0x4VNNI, dotQ8_0r2x8VNNI, float32(128)
 	// da: per block, 16 floats per activation pair (8 lanes per row);
 	// k: per block, offset*da_i*Σa_i for the 4 rows.
 	var da [maxQ0x4Blocks * 32]float32
 	var k [maxQ0x4Blocks * 4]float32
 	var out [16]float32
 	var da8, k8 [maxQ0x4Blocks * 8]float32
-	r2 := q0r2x8Kernel(t)
 	chunk := max(2, matMulChunkBytes/max(rowBytes, 1)&^1)
 	for r0 := 0; r0 < rows; r0 += chunk {
 		r1 := min(rows, r0+chunk)
 		i0 := 0
-		for ; r2 != nil && i0+8 <= m; i0 += 8 {
+		for ; i0+8 <= m; i0 += 8 {
 			q0Tables(nb, 8, a[i0*aStride:], aStride, offset, da8[:], k8[:])
 			r := r0
 			for ; r+2 <= r1; r += 2 {
@@ -138,41 +109,33 @@ func matMulQ0x4(t quant.Type, n int, w []byte, rowBytes, rows int, a []byte, aSt
 	return true
 }
 
-// dotQ4_0x4VNNI computes, for the 4 activation rows a + i*aStride,
+// dotQ8_0x4VNNI computes, for the 4 activation rows a + i*aStride,
 //
-//	out[i] = Σ_b f16(w[b].d) * (da_i[b]*Σ_j q[j]*a_i[b][j] - k[b][i]) // q in [0, 15]
+//	out[i] = Σ_b f16(w[b].d) * (da_i[b]*Σ_j q[j]*a_i[b][j] - k[b][i]) // q = w+128 in [1, 255]
 //
-// which is quant's Q4_0 × Q8_0 dot when k[b][i] = 8*da_i[b]*Σ_j a_i[b][j].
-//
-//go:noescape
-func dotQ4_0x4VNNI(nb int, w, a *byte, aStride int, da, k *float32, out *float32)
-
-// dotQ8_0x4VNNI is dotQ4_0x4VNNI for Q8_0 weights, with q = w+128 in
-// [1, 255] and k[b][i] = 128*da_i[b]*Σ_j a_i[b][j].
+// which is quant's Q8_0 × Q8_0 dot when k[b][i] = 128*da_i[b]*Σ_j a_i[b][j]
+// (da: per block, 16 floats per pair of rows, 8 lanes each).
 //
 //go:noescape
 func dotQ8_0x4VNNI(nb int, w, a *byte, aStride int, da, k *float32, out *float32)
 
-// dotQ4_0r2x8VNNI computes 2 weight rows (wStride bytes apart) times 8
-// activation rows (aStride apart) of Q4_0 × Q8_0 blocks, with the tables of
-// q0Tables (count 8, offset 8):
+// dotQ8_0r2x8VNNI computes 2 Q8_0 weight rows (wStride bytes apart) times 8
+// activation rows (aStride apart), with the tables of q0Tables (count 8,
+// offset 128):
 //
 //	for j := range 2 { for i := range 8 {
-//		out[j*8+i] = Σ_b f16(w_j[b].d) * (da[b*8+i]*Σ_l q_j[b][l]*a_i[b][l] - k[b*8+i]) // q in [0, 15]
+//		out[j*8+i] = Σ_b f16(w_j[b].d) * (da[b*8+i]*Σ_l q_j[b][l]*a_i[b][l] - k[b*8+i]) // q = w+128
 //	}}
-//
-//go:noescape
-func dotQ4_0r2x8VNNI(nb int, w *byte, wStride int, a *byte, aStride int, da, k, out *float32)
-
-// dotQ8_0r2x8VNNI is dotQ4_0r2x8VNNI for Q8_0 weights (q = w+128, offset 128).
 //
 //go:noescape
 func dotQ8_0r2x8VNNI(nb int, w *byte, wStride int, a *byte, aStride int, da, k, out *float32)
 
-// matMulQ4_0T is MatMul for Q4_0 in tiles of 8 weight rows x 4 activation
-// rows (matMulQ4_0x8x4T); leftover rows and activation rows go through dot.
-func matMulQ4_0T(nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
-	// tbl: per block, 4 int32 (8*Σa_i) then 4 float32 (scale of a_i).
+// matMulQ0T is MatMul for Q4_0/Q8_0 in tiles of 8 weight rows x 4
+// activation rows (kern, whose unsigned weights carry offset); leftover rows
+// and activation rows go through dot.
+func matMulQ0T(kern func(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32), offset int32,
+	nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
+	// tbl: per block, 4 int32 (offset*Σa_i) then 4 float32 (scale of a_i).
 	var tbl [maxQ0x4Blocks * 8]uint32
 	var out [32]float32
 	chunk := max(8, matMulChunkBytes/max(rowBytes, 1)&^7)
@@ -188,13 +151,13 @@ func matMulQ4_0T(nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []b
 					for _, q := range blk[2:] {
 						s += int32(int8(q))
 					}
-					tbl[b*8+i] = uint32(8 * s)
+					tbl[b*8+i] = uint32(offset * s)
 					tbl[b*8+4+i] = math.Float32bits(quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8))
 				}
 			}
 			r := r0
 			for ; r+8 <= r1; r += 8 {
-				matMulQ4_0x8x4T(nb, &w[r*rowBytes], rowBytes, &a[i0*aStride], aStride, &tbl[0], &out[0])
+				kern(nb, &w[r*rowBytes], rowBytes, &a[i0*aStride], aStride, &tbl[0], &out[0])
 				for i := range 4 {
 					copy(dst[(i0+i)*ldd+r:(i0+i)*ldd+r+8], out[i*8:i*8+8])
 				}
@@ -215,7 +178,7 @@ func matMulQ4_0T(nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []b
 
 // matMulQ4_0x8x4T computes an 8x4 tile: 8 Q4_0 weight rows (stride bytes
 // apart) times 4 Q8_0 activation rows (aStride apart), with tbl as filled by
-// matMulQ4_0T:
+// matMulQ0T:
 //
 //	for i := range 4 { for r := range 8 {
 //		out[i*8+r] = Σ_b f16(w_r[b].d) * ad_i[b] * float32(Σ_j q_r[b][j]*a_i[b][j] - 8*Σ_j a_i[b][j])
@@ -223,3 +186,9 @@ func matMulQ4_0T(nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []b
 //
 //go:noescape
 func matMulQ4_0x8x4T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
+
+// matMulQ8_0x8x4T is matMulQ4_0x8x4T for Q8_0 weights: q = w+128 in
+// [1, 255] and tbl's int32s are 128*Σa_i.
+//
+//go:noescape
+func matMulQ8_0x8x4T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)

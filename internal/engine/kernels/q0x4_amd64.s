@@ -2,24 +2,18 @@
 
 #include "textflag.h"
 
-DATA q0nib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA q0nib<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA q0nib<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
-DATA q0nib<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL q0nib<>(SB), RODATA|NOPTR, $32
-
 DATA q0x80<>+0(SB)/8, $0x8080808080808080
 DATA q0x80<>+8(SB)/8, $0x8080808080808080
 DATA q0x80<>+16(SB)/8, $0x8080808080808080
 DATA q0x80<>+24(SB)/8, $0x8080808080808080
 GLOBL q0x80<>(SB), RODATA|NOPTR, $32
 
-// Legacy-quant weights (one row, Q4_0 or Q8_0) times 4 Q8_0 activation rows
+// Q8_0 weights (one row) times 4 Q8_0 activation rows
 // with AVX-512 VNNI on 512-bit vectors: Z0 holds the block's 32 unsigned
 // weight values twice, each Z register of activations holds one block of
 // two activation rows. Per block and pair, float(Σ u*a) * dw is added with
 // the precomputed activation scales da (16 floats per pair: 8 lanes each);
-// the unsigned offset (8 for Q4_0, 128 for Q8_0) is removed at the end via
+// the unsigned offset (128) is removed at the end via
 // corr -= dw * k[b] (k[b][i] = offset * da_i * Σ a_i, 4 floats per block).
 
 // Block loop body after Z0 (weights) and Z2 (dw broadcast) are set.
@@ -75,28 +69,6 @@ GLOBL q0x80<>(SB), RODATA|NOPTR, $32
 	VPXORD Z16, Z16, Z16; \
 	VPXORD Z17, Z17, Z17; \
 	VPXORD X18, X18, X18
-
-// func dotQ4_0x4VNNI(nb int, w, a *byte, aStride int, da, k *float32, out *float32)
-TEXT ·dotQ4_0x4VNNI(SB), NOSPLIT, $0-56
-	Q0X4_PROLOGUE
-	VMOVDQU q0nib<>(SB), Y9
-
-q40x4loop:
-	VMOVDQU 2(SI), X0
-	VPSRLW $4, X0, X1
-	VINSERTI128 $1, X1, Y0, Y0
-	VPAND Y9, Y0, Y0
-	VINSERTI64X4 $1, Y0, Z0, Z0
-	DW_BCAST
-	Q0X4_PAIRS(2)
-	ADDQ $18, SI
-	ADDQ $34, DI
-	ADDQ $34, R9
-	ADDQ $128, R10
-	ADDQ $16, R11
-	DECQ CX
-	JNZ q40x4loop
-	Q0X4_STORE
 
 // func dotQ8_0x4VNNI(nb int, w, a *byte, aStride int, da, k *float32, out *float32)
 TEXT ·dotQ8_0x4VNNI(SB), NOSPLIT, $0-56
