@@ -55,55 +55,53 @@ func matMulQ0x4(t quant.Type, n int, w []byte, rowBytes, rows int, a []byte, aSt
 	var k [maxQ0x4Blocks * 4]float32
 	var out [16]float32
 	var da8, k8 [maxQ0x4Blocks * 8]float32
-	chunk := max(2, matMulChunkBytes/max(rowBytes, 1)&^1)
-	for r0 := 0; r0 < rows; r0 += chunk {
-		r1 := min(rows, r0+chunk)
-		i0 := 0
-		for ; i0+8 <= m; i0 += 8 {
-			q0Tables(nb, 8, a[i0*aStride:], aStride, offset, da8[:], k8[:])
-			r := r0
-			for ; r+2 <= r1; r += 2 {
-				r2(nb, &w[r*rowBytes], rowBytes, &a[i0*aStride], aStride, &da8[0], &k8[0], &out[0])
-				for i := range 8 {
-					dst[(i0+i)*ldd+r] = out[i]
-					dst[(i0+i)*ldd+r+1] = out[8+i]
-				}
-			}
-			for ; r < r1; r++ {
-				for i := i0; i < i0+8; i++ {
-					dst[i*ldd+r] = dot(n, w[r*rowBytes:], a[i*aStride:])
-				}
+	// Groups of 8 activation rows run over all weight rows, so the tables
+	// are built once per group.
+	i0 := 0
+	for ; i0+8 <= m; i0 += 8 {
+		q0Tables(nb, 8, a[i0*aStride:], aStride, offset, da8[:], k8[:])
+		r := 0
+		for ; r+2 <= rows; r += 2 {
+			r2(nb, &w[r*rowBytes], rowBytes, &a[i0*aStride], aStride, &da8[0], &k8[0], &out[0])
+			for i := range 8 {
+				dst[(i0+i)*ldd+r] = out[i]
+				dst[(i0+i)*ldd+r+1] = out[8+i]
 			}
 		}
-		for ; i0+4 <= m; i0 += 4 {
-			for i := range 4 {
-				ar := a[(i0+i)*aStride:]
-				for b := range nb {
-					blk := ar[b*34 : b*34+34]
-					d := quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8)
-					s := int32(0)
-					for _, q := range blk[2:] {
-						s += int32(int8(q))
-					}
-					lanes := da[b*32+(i/2)*16+(i%2)*8:][:8]
-					for l := range lanes {
-						lanes[l] = d
-					}
-					k[b*4+i] = offset * d * float32(s)
-				}
-			}
-			for r := r0; r < r1; r++ {
-				kern(nb, &w[r*rowBytes], &a[i0*aStride], aStride, &da[0], &k[0], &out[0])
-				dst[i0*ldd+r] = out[0]
-				dst[(i0+1)*ldd+r] = out[1]
-				dst[(i0+2)*ldd+r] = out[2]
-				dst[(i0+3)*ldd+r] = out[3]
+		for ; r < rows; r++ {
+			for i := i0; i < i0+8; i++ {
+				dst[i*ldd+r] = dot(n, w[r*rowBytes:], a[i*aStride:])
 			}
 		}
-		for ; i0 < m; i0++ {
-			for r := r0; r < r1; r++ {
-				dst[i0*ldd+r] = dot(n, w[r*rowBytes:], a[i0*aStride:])
+	}
+	for ; i0+4 <= m; i0 += 4 {
+		for i := range 4 {
+			ar := a[(i0+i)*aStride:]
+			for b := range nb {
+				blk := ar[b*34 : b*34+34]
+				d := quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8)
+				s := int32(0)
+				for _, q := range blk[2:] {
+					s += int32(int8(q))
+				}
+				lanes := da[b*32+(i/2)*16+(i%2)*8:][:8]
+				for l := range lanes {
+					lanes[l] = d
+				}
+				k[b*4+i] = offset * d * float32(s)
 			}
+		}
+		for r := range rows {
+			kern(nb, &w[r*rowBytes], &a[i0*aStride], aStride, &da[0], &k[0], &out[0])
+			dst[i0*ldd+r] = out[0]
+			dst[(i0+1)*ldd+r] = out[1]
+			dst[(i0+2)*ldd+r] = out[2]
+			dst[(i0+3)*ldd+r] = out[3]
+		}
+	}
+	for ; i0 < m; i0++ {
+		for r := range rows {
+			dst[i0*ldd+r] = dot(n, w[r*rowBytes:], a[i0*aStride:])
 		}
 	}
 	return true
@@ -135,43 +133,42 @@ func dotQ8_0r2x8VNNI(nb int, w *byte, wStride int, a *byte, aStride int, da, k, 
 // and activation rows go through dot.
 func matMulQ0T(kern func(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32), offset int32,
 	nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
-	// tbl: per block, 4 int32 (offset*Σa_i) then 4 float32 (scale of a_i).
+	// tbl: per block, 4 int32 (offset*Σa_i) then 4 float32 (scale of a_i),
+	// built once per group of 4 activation rows; the group then runs over
+	// all weight rows (re-read from L2/L3 per group, cheap next to the
+	// 1024 multiply-adds per 8 row-blocks).
 	var tbl [maxQ0x4Blocks * 8]uint32
 	var out [32]float32
-	chunk := max(8, matMulChunkBytes/max(rowBytes, 1)&^7)
-	for r0 := 0; r0 < rows; r0 += chunk {
-		r1 := min(rows, r0+chunk)
-		i0 := 0
-		for ; i0+4 <= m; i0 += 4 {
-			for i := range 4 {
-				ar := a[(i0+i)*aStride:]
-				for b := range nb {
-					blk := ar[b*34 : b*34+34]
-					s := int32(0)
-					for _, q := range blk[2:] {
-						s += int32(int8(q))
-					}
-					tbl[b*8+i] = uint32(offset * s)
-					tbl[b*8+4+i] = math.Float32bits(quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8))
+	i0 := 0
+	for ; i0+4 <= m; i0 += 4 {
+		for i := range 4 {
+			ar := a[(i0+i)*aStride:]
+			for b := range nb {
+				blk := ar[b*34 : b*34+34]
+				s := int32(0)
+				for _, q := range blk[2:] {
+					s += int32(int8(q))
 				}
-			}
-			r := r0
-			for ; r+8 <= r1; r += 8 {
-				kern(nb, &w[r*rowBytes], rowBytes, &a[i0*aStride], aStride, &tbl[0], &out[0])
-				for i := range 4 {
-					copy(dst[(i0+i)*ldd+r:(i0+i)*ldd+r+8], out[i*8:i*8+8])
-				}
-			}
-			for ; r < r1; r++ {
-				for i := i0; i < i0+4; i++ {
-					dst[i*ldd+r] = dot(n, w[r*rowBytes:], a[i*aStride:])
-				}
+				tbl[b*8+i] = uint32(offset * s)
+				tbl[b*8+4+i] = math.Float32bits(quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8))
 			}
 		}
-		for ; i0 < m; i0++ {
-			for r := r0; r < r1; r++ {
-				dst[i0*ldd+r] = dot(n, w[r*rowBytes:], a[i0*aStride:])
+		r := 0
+		for ; r+8 <= rows; r += 8 {
+			kern(nb, &w[r*rowBytes], rowBytes, &a[i0*aStride], aStride, &tbl[0], &out[0])
+			for i := range 4 {
+				copy(dst[(i0+i)*ldd+r:(i0+i)*ldd+r+8], out[i*8:i*8+8])
 			}
+		}
+		for ; r < rows; r++ {
+			for i := i0; i < i0+4; i++ {
+				dst[i*ldd+r] = dot(n, w[r*rowBytes:], a[i*aStride:])
+			}
+		}
+	}
+	for ; i0 < m; i0++ {
+		for r := range rows {
+			dst[i0*ldd+r] = dot(n, w[r*rowBytes:], a[i0*aStride:])
 		}
 	}
 }
