@@ -175,3 +175,53 @@ func TestDot4(t *testing.T) {
 	}
 	t.Logf("%d four-row kernels checked", ran)
 }
+
+// FuzzMatMul checks MatMul (all its tile kernels and leftovers) against
+// quant.VecDot for random types, shapes and weight bits.
+func FuzzMatMul(f *testing.F) {
+	f.Add(uint64(1), uint8(0), uint8(3), uint8(9), uint8(5))
+	f.Add(uint64(2), uint8(3), uint8(1), uint8(17), uint8(13))
+	f.Fuzz(func(t *testing.T, seed uint64, which, nblocks, rows, m uint8) {
+		types := []quant.Type{quant.F16, quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q5_K, quant.Q6_K}
+		typ := types[int(which)%len(types)]
+		r := rand.New(rand.NewPCG(seed, 11))
+		bs := typ.BlockSize()
+		if bs == 1 {
+			bs = 32
+		}
+		n := bs * (1 + int(nblocks%6))
+		nr, nm := 1+int(rows%40), 1+int(m%20)
+		rowBytes, _ := typ.RowBytes(n)
+		stride := rowBytes + int(seed%3)
+		w := make([]byte, nr*stride)
+		for i := range nr {
+			copy(w[i*stride:], randWeights(r, typ, n, seed%2 == 0))
+		}
+		aRow, _ := quant.VecDotType(typ).RowBytes(n)
+		aStride := aRow + int(seed%5)
+		a := make([]byte, nm*aStride)
+		for i := range nm {
+			copy(a[i*aStride:], randActivations(r, typ, n, 1))
+		}
+		ldd := nr + int(seed%4)
+		dst := make([]float32, nm*ldd)
+		mm, err := MatMul(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mm(n, w, stride, nr, a, aStride, nm, dst, ldd)
+		for i := range nm {
+			for k := range nr {
+				wr, ar := w[k*stride:k*stride+rowBytes], a[i*aStride:i*aStride+aRow]
+				want := quant.VecDot(typ, n, wr, ar)
+				got := dst[i*ldd+k]
+				if got == want || math.IsInf(float64(want), 0) || want != want {
+					continue
+				}
+				if d := math.Abs(float64(got - want)); !(d <= dotTol*magnitude(typ, n, wr, ar)+1e-30) {
+					t.Fatalf("%s n=%d rows=%d m=%d: dst[%d][%d] = %v, want %v", typ, n, nr, nm, i, k, got, want)
+				}
+			}
+		}
+	})
+}
