@@ -133,22 +133,7 @@ func (cp *ControlPlane) putModel(w http.ResponseWriter, r *http.Request, c *call
 			return errorf(http.StatusConflict, "Conflict", "catalog id %s is already used by model %q", m.CatalogID, o.Name)
 		}
 	}
-	created, err := cp.saveModel(r, c, m)
-	if err != nil {
-		return err
-	}
-	if err := cp.reprovisionModel(r.Context(), m, c.Name); err != nil {
-		return err
-	}
-	if err := cp.publishAfter(r.Context()); err != nil {
-		return err
-	}
-	m.Ready = cp.ready(m)
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	return writeJSON(w, status, m)
+	return cp.commitModel(w, r, c, m)
 }
 
 func (cp *ControlPlane) deleteModel(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -215,6 +200,12 @@ func (cp *ControlPlane) importModel(w http.ResponseWriter, r *http.Request, c *c
 	}
 	m.File = req.File
 	m.Ready = false
+	return cp.commitModel(w, r, c, m)
+}
+
+// commitModel saves m, re-provisions the endpoints that use it, publishes the
+// snapshot and answers 201 for a new entry or 200 for an update.
+func (cp *ControlPlane) commitModel(w http.ResponseWriter, r *http.Request, c *caller, m apiv1.Model) error {
 	created, err := cp.saveModel(r, c, m)
 	if err != nil {
 		return err
