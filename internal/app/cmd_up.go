@@ -120,7 +120,7 @@ func upSetup(ctx context.Context, c *upClient, env Env, dir, model, modelFile, r
 		dest := filepath.Join(dir, "models", wf.File)
 		if _, err := os.Stat(dest); err != nil {
 			fmt.Fprintf(env.Stderr, "maas up: downloading %s weights (%s)\n  from %s\n  to   %s\n", m.Name, wf.Quantization, wf.URL, dest)
-			if err := cli.Download(ctx, nil, wf.URL, dest, wf.SizeBytes, wf.SHA256, nil); err != nil {
+			if err := cli.Download(ctx, nil, wf.URL, dest, wf.SizeBytes, wf.SHA256, cli.ProgressBar(env.Stderr)); err != nil {
 				return downloadHelp(m.Name, wf, err)
 			}
 		}

@@ -68,7 +68,7 @@ func modelsPull(ctx context.Context, r *runner, args []string) error {
 		fmt.Fprintf(r.io.Stderr, "%s already present\n", dest)
 	} else {
 		fmt.Fprintf(r.io.Stderr, "pulling %s\n  from %s\n  to   %s\n", m.Name, wf.URL, dest)
-		if err := Download(ctx, nil, wf.URL, dest, wf.SizeBytes, wf.SHA256, progressBar(r.io.Stderr)); err != nil {
+		if err := Download(ctx, nil, wf.URL, dest, wf.SizeBytes, wf.SHA256, ProgressBar(r.io.Stderr)); err != nil {
 			return err
 		}
 	}
@@ -197,8 +197,8 @@ func (p *progressWriter) flush() {
 	}
 }
 
-// progressBar draws "[#####     ]  45.0%  1.2/2.4 GiB" on one line of w.
-func progressBar(w io.Writer) func(done, total int64) {
+// ProgressBar draws "[#####     ]  45.0%  1.2/2.4 GiB" on one line of w.
+func ProgressBar(w io.Writer) func(done, total int64) {
 	return func(done, total int64) {
 		if total <= 0 {
 			fmt.Fprintf(w, "\r  %s", human(done))
