@@ -17,6 +17,8 @@ type dot4Func func(nb int, w, a *byte, aStride int, out *float32)
 
 func archDot4(quant.Type) dot4Func { return nil }
 
+func archDot8(quant.Type) dot4Func { return nil }
+
 func matMulQ0x4(quant.Type, int, []byte, int, int, []byte, int, int, []float32, int) bool {
 	return false
 }

@@ -23,7 +23,7 @@ func MatMul(t quant.Type) (MatMulFunc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kernels: no matrix product for weight type %s", t)
 	}
-	d4 := archDot4(t)
+	d4, d8 := archDot4(t), archDot8(t)
 	dot, _ := VecDot(t)
 	return func(n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
 		if rows <= 0 || m <= 0 {
@@ -34,7 +34,7 @@ func MatMul(t quant.Type) (MatMulFunc, error) {
 			return
 		}
 		if d4 != nil && m >= 4 {
-			matMulDot4(t, d4, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
+			matMulDot4(t, d4, d8, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
 			return
 		}
 		chunk := rows
@@ -50,9 +50,10 @@ func MatMul(t quant.Type) (MatMulFunc, error) {
 	}, nil
 }
 
-// matMulDot4 runs the one-row-by-4-activation-rows kernel over L2-sized
-// blocks of weight rows; leftover activation rows go through dot.
-func matMulDot4(t quant.Type, d4 dot4Func, dot DotFunc, n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
+// matMulDot4 runs the one-row-by-8-activation-rows kernel d8 (if not nil),
+// then the 4-row kernel d4, over L2-sized blocks of weight rows; leftover
+// activation rows go through dot.
+func matMulDot4(t quant.Type, d4, d8 dot4Func, dot DotFunc, n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
 	nb := blocks(t, n, w[(rows-1)*rowBytes:], a[(m-1)*aStride:])
 	_ = dst[(m-1)*ldd+rows-1]
 	if nb == 0 {
@@ -62,10 +63,18 @@ func matMulDot4(t quant.Type, d4 dot4Func, dot DotFunc, n int, w []byte, rowByte
 		return
 	}
 	chunk := max(1, matMulChunkBytes/max(rowBytes, 1))
-	var out [4]float32
+	var out [8]float32
 	for r0 := 0; r0 < rows; r0 += chunk {
 		r1 := min(rows, r0+chunk)
 		i := 0
+		for ; d8 != nil && i+8 <= m; i += 8 {
+			for r := r0; r < r1; r++ {
+				d8(nb, &w[r*rowBytes], &a[i*aStride], aStride, &out[0])
+				for j, v := range out {
+					dst[(i+j)*ldd+r] = v
+				}
+			}
+		}
 		for ; i+4 <= m; i += 4 {
 			for r := r0; r < r1; r++ {
 				d4(nb, &w[r*rowBytes], &a[i*aStride], aStride, &out[0])

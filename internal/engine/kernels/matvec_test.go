@@ -176,6 +176,46 @@ func TestDot4(t *testing.T) {
 	t.Logf("%d four-row kernels checked", ran)
 }
 
+// TestDot8 checks the 8-row kernels against the reference and, bit for bit,
+// against the 4-row kernels on the same rows.
+func TestDot8(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 12))
+	ran := 0
+	for _, typ := range []quant.Type{quant.Q4_K, quant.Q5_K, quant.Q6_K} {
+		d8, d4 := archDot8(typ), archDot4(typ)
+		if d8 == nil {
+			continue
+		}
+		ran++
+		for _, nb := range []int{1, 2, 7} {
+			n := nb * typ.BlockSize()
+			w := randWeights(r, typ, n, nb%2 == 1)
+			aRow, _ := quant.VecDotType(typ).RowBytes(n)
+			stride := aRow + 3
+			a := make([]byte, 8*stride)
+			for i := range 8 {
+				copy(a[i*stride:], randActivations(r, typ, n, 1))
+			}
+			var out [8]float32
+			d8(nb, &w[0], &a[0], stride, &out[0])
+			var four [8]float32
+			d4(nb, &w[0], &a[0], stride, &four[0])
+			d4(nb, &w[0], &a[4*stride], stride, &four[4])
+			for i := range 8 {
+				ai := a[i*stride : i*stride+aRow]
+				want := quant.VecDot(typ, n, w, ai)
+				if d := math.Abs(float64(out[i] - want)); !(d <= dotTol*magnitude(typ, n, w, ai)+1e-30) {
+					t.Fatalf("%s nb=%d: row %d = %v, reference %v", typ, nb, i, out[i], want)
+				}
+				if math.Float32bits(out[i]) != math.Float32bits(four[i]) {
+					t.Fatalf("%s nb=%d: row %d = %v, 4-row kernel %v", typ, nb, i, out[i], four[i])
+				}
+			}
+		}
+	}
+	t.Logf("%d eight-row kernels checked", ran)
+}
+
 // FuzzMatMul checks MatMul (all its tile kernels and leftovers) against
 // quant.VecDot for random types, shapes and weight bits.
 func FuzzMatMul(f *testing.F) {
