@@ -15,6 +15,8 @@ func archDot8(t quant.Type) dot4Func {
 		return dotQ4_Kx8VNNI
 	case quant.Q5_K:
 		return dotQ5_Kx8VNNI
+	case quant.Q6_K:
+		return dotQ6_Kx8VNNI
 	}
 	return nil
 }
@@ -31,3 +33,8 @@ func dotQ4_Kx8VNNI(nb int, w, a *byte, aStride int, out *float32)
 //
 //go:noescape
 func dotQ5_Kx8VNNI(nb int, w, a *byte, aStride int, out *float32)
+
+// dotQ6_Kx8VNNI is dotQ6_Kx4AVX512 for 8 activation rows (see dotQ4_Kx8VNNI).
+//
+//go:noescape
+func dotQ6_Kx8VNNI(nb int, w, a *byte, aStride int, out *float32)
