@@ -26,3 +26,5 @@ func matMulQ0x4(quant.Type, int, []byte, int, int, []byte, int, int, []float32, 
 func matMulF16x4(quant.Type, int, []byte, int, int, []byte, int, int, []float32, int) bool {
 	return false
 }
+
+func archMatMul16(quant.Type) matMul16Func { return nil }

@@ -23,7 +23,7 @@ func MatMul(t quant.Type) (MatMulFunc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kernels: no matrix product for weight type %s", t)
 	}
-	d4, d8 := archDot4(t), archDot8(t)
+	d4, d8, d16 := archDot4(t), archDot8(t), archMatMul16(t)
 	dot, _ := VecDot(t)
 	return func(n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
 		if rows <= 0 || m <= 0 {
@@ -34,6 +34,15 @@ func MatMul(t quant.Type) (MatMulFunc, error) {
 			return
 		}
 		if d4 != nil && m >= 4 {
+			if d16 != nil {
+				nb := blocks(t, n, w[(rows-1)*rowBytes:], a[(m-1)*aStride:])
+				rest := func(w []byte, rows int, a []byte, m int, dst []float32) {
+					matMulDot4(t, d4, d8, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
+				}
+				if nb > 0 && matMul16(d16, rest, nb, w, rowBytes, rows, a, aStride, m, dst, ldd) {
+					return
+				}
+			}
 			matMulDot4(t, d4, d8, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
 			return
 		}

@@ -44,10 +44,32 @@ func matMulQ0x4(t quant.Type, n int, w []byte, rowBytes, rows int, a []byte, aSt
 	}
 	_ = dst[(m-1)*ldd+rows-1]
 	dot, _ := VecDot(t)
-	if t == quant.Q4_0 {
-		matMulQ0T(matMulQ4_0x8x4T, 8, nb, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
-		return true
+	rest := func(w []byte, rows int, a []byte, m int, dst []float32) {
+		if t == quant.Q4_0 {
+			matMulQ0T(matMulQ4_0x8x4T, 8, nb, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
+		} else {
+			matMulQ8_0x4(nb, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
+		}
 	}
+	kern, off := matMulQ4_0x16x8, int32(8)
+	if t == quant.Q8_0 {
+		kern, off = matMulQ8_0x16x8, 128
+	}
+	i0 := matMulQ0x16(kern, off, nb, w, rowBytes, rows&^15, a, aStride, m&^7, dst, ldd)
+	if i0 < m {
+		// activation rows past the last group of 8: every weight row
+		rest(w, rows, a[i0*aStride:], m-i0, dst[i0*ldd:])
+	}
+	if r0 := rows &^ 15; r0 < rows && i0 > 0 {
+		// weight rows past the last tile of 16, for the first i0 activation rows
+		rest(w[r0*rowBytes:], rows-r0, a, i0, dst[r0:])
+	}
+	return true
+}
+
+// matMulQ8_0x4 is MatMul for Q8_0 with the 2-row x 8-activation and 1-row x
+// 4-activation kernels (m >= 1; leftovers through dot).
+func matMulQ8_0x4(nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
 	kern, r2, offset := dotQ8_0x4VNNI, dotQ8_0r2x8VNNI, float32(128)
 	// da: per block, 16 floats per activation pair (8 lanes per row);
 	// k: per block, offset*da_i*Σa_i for the 4 rows.
@@ -104,7 +126,6 @@ func matMulQ0x4(t quant.Type, n int, w []byte, rowBytes, rows int, a []byte, aSt
 			dst[i0*ldd+r] = dot(n, w[r*rowBytes:], a[i0*aStride:])
 		}
 	}
-	return true
 }
 
 // dotQ8_0x4VNNI computes, for the 4 activation rows a + i*aStride,
@@ -189,3 +210,64 @@ func matMulQ4_0x8x4T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uin
 //
 //go:noescape
 func matMulQ8_0x8x4T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
+
+// q16GroupBlocks bounds the activation table of matMulQ4_0x16 (128 KiB on
+// the stack): groups of 8 activation rows x blocks, 16 words per block.
+const q16GroupBlocks = 2048
+
+// matMulQ0x16 runs a 16-row x 8-activation tile kernel (Q4_0 or Q8_0,
+// whose unsigned weights carry off) over rows (a multiple of 16) and the
+// first m activation rows (a multiple of 8); it returns m. Activation tables are built for as many groups of 8 as fit,
+// then every tile of 16 weight rows (in L1) passes over those groups (in L2).
+func matMulQ0x16(kern func(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32), off int32, nb int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) int {
+	if rows == 0 || m == 0 {
+		return m
+	}
+	var tbl [q16GroupBlocks * 16]uint32
+	var out [128]float32
+	groups := max(1, q16GroupBlocks/nb)
+	for g0 := 0; g0 < m; g0 += 8 * groups {
+		g1 := min(m, g0+8*groups)
+		for g := g0; g < g1; g += 8 {
+			t := tbl[(g-g0)/8*nb*16:]
+			for i := range 8 {
+				ar := a[(g+i)*aStride:]
+				for b := range nb {
+					blk := ar[b*34 : b*34+34]
+					s := int32(0)
+					for _, q := range blk[2:] {
+						s += int32(int8(q))
+					}
+					t[b*16+i] = uint32(-off * s)
+					t[b*16+8+i] = math.Float32bits(quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8))
+				}
+			}
+		}
+		for r := 0; r < rows; r += 16 {
+			for g := g0; g < g1; g += 8 {
+				kern(nb, &w[r*rowBytes], rowBytes, &a[g*aStride], aStride, &tbl[(g-g0)/8*nb*16], &out[0])
+				for i := range 8 {
+					copy(dst[(g+i)*ldd+r:(g+i)*ldd+r+16], out[i*16:i*16+16])
+				}
+			}
+		}
+	}
+	return m
+}
+
+// matMulQ4_0x16x8 computes a 16x8 tile: 16 Q4_0 weight rows (stride bytes
+// apart) times 8 Q8_0 activation rows (aStride apart); tbl holds per block
+// 8 int32 (-8*Σa_i) then 8 float32 (the F16 scale of a_i):
+//
+//	for i := range 8 { for r := range 16 {
+//		out[i*16+r] = Σ_b f16(w_r[b].d) * ad_i[b] * float32(Σ_j q_r[b][j]*a_i[b][j] - 8*Σ_j a_i[b][j])
+//	}}
+//
+//go:noescape
+func matMulQ4_0x16x8(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
+
+// matMulQ8_0x16x8 is matMulQ4_0x16x8 for Q8_0 weights: q = w+128 in
+// [1, 255] and tbl's int32s are -128*Σa_i.
+//
+//go:noescape
+func matMulQ8_0x16x8(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
