@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,7 +20,7 @@ import (
 // like llama-bench:
 //
 //	maas bench --model FILE [--threads N] [--prompt-tokens P] [--gen-tokens G]
-//	    [--repetitions R] [--json]
+//	    [--repetitions R] [--json] [--cpuprofile FILE]
 //
 // Each repetition evaluates P random tokens as one batch on a fresh cache
 // (prompt tokens/s), then generates G tokens one at a time, greedily, on top
@@ -37,6 +38,7 @@ func runBench(ctx context.Context, args []string, env Env) error {
 	genN := fs.Int("gen-tokens", 32, "tokens to generate (0: skip the generation test)")
 	reps := fs.Int("repetitions", 3, "repetitions; medians are reported")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to `file`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -63,6 +65,17 @@ func runBench(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("%w: prompt + generated tokens (%d) exceed the model's context of %d", errUsage, ctxLen-1, m.Config.ContextLength)
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: create CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: start CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var promptRates, genRates []float64
 	// One warm-up pass (page-in of the mapped weights, scratch growth) is not
