@@ -2,5 +2,48 @@
 
 package kernels
 
-// matMul16Q4_K returns the 16-row x 8-activation Q4_K tile kernel (nil: none yet).
-func matMul16Q4_K() matMul16Func { return nil }
+// matMul16Q4_K returns the 16-row x 8-activation Q4_K tile kernel.
+func matMul16Q4_K() matMul16Func { return matMulQ4_Kx16 }
+
+// matMulQ4_Kx16 is the matMul16Func for Q4_K weights (Q8_K activations):
+// each tile of 16 weight rows (in L1/L2) passes over every group of 8
+// activation rows.
+func matMulQ4_Kx16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
+	if nb <= 0 || rows <= 0 || m <= 0 {
+		return
+	}
+	if rows%16 != 0 || m%8 != 0 {
+		panic("kernels: matMulQ4_Kx16: rows or m not a multiple of 16, 8")
+	}
+	// The kernel reads nb blocks of every row and writes dst through copy.
+	_ = w[(rows-1)*rowBytes+nb*144-1]
+	_ = a[(m-1)*aStride+nb*292-1]
+	_ = dst[(m-1)*ldd+rows-1]
+	var scr [400]float32
+	out := scr[272:400]
+	for r := 0; r < rows; r += 16 {
+		for g := 0; g < m; g += 8 {
+			matMulQ4_Kx16x8(nb, &w[r*rowBytes], rowBytes, &a[g*aStride], aStride, &scr[0])
+			for i := range 8 {
+				copy(dst[(g+i)*ldd+r:(g+i)*ldd+r+16], out[i*16:i*16+16])
+			}
+		}
+	}
+}
+
+// matMulQ4_Kx16x8 computes a 16x8 tile: 16 Q4_K weight rows (stride bytes
+// apart) times 8 Q8_K activation rows (aStride apart), nb super-blocks each,
+// into scr[272:400] (scr[0:272] is the kernel's scratch):
+//
+//	for i := range 8 { for r := range 16 {
+//		acc := float32(0)
+//		for b := range nb {
+//			I := Σ_j sc_r[b][j] * Σ_l q_r[b][32j+l]*a_i[b][32j+l]
+//			M := Σ_j m_r[b][j] * (bsum_i[b][2j] + bsum_i[b][2j+1])
+//			acc += dy_i[b] * (d_r[b]*float32(I) - dmin_r[b]*float32(M))
+//		}
+//		scr[272+i*16+r] = acc
+//	}}
+//
+//go:noescape
+func matMulQ4_Kx16x8(nb int, w *byte, stride int, a *byte, aStride int, scr *float32)
