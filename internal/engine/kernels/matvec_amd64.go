@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 
 	"maas/internal/engine/quant"
 )
@@ -12,6 +13,8 @@ func archMatVecVariants() []MatVecVariant {
 	return []MatVecVariant{
 		{"avx512vnni-x8", quant.Q4_0, matVecQ4_0Rows8(matVecQ4_0x8VNNI), hasVNNI()},
 		{"avx512vnni-x8t", quant.Q4_0, matVecQ4_0Rows8(matVecQ4_0x8T), hasVNNI()},
+		{"avx512vnni-x16t", quant.Q4_0, matVecQ0x16(quant.Q4_0, matVecQ4_0x16T, 8), hasVNNI()},
+		{"avx512vnni-x16t", quant.Q8_0, matVecQ0x16(quant.Q8_0, matVecQ8_0x16T, 128), hasVNNI()},
 	}
 }
 
@@ -79,3 +82,66 @@ func matVecQ4_0x8VNNI(nb int, w *byte, stride int, a *byte, asum *int32, ad *flo
 //
 //go:noescape
 func matVecQ4_0x8T(nb int, w *byte, stride int, a *byte, asum *int32, ad *float32, out *float32)
+
+// matVecQ0x16 is MatVec for Q4_0 or Q8_0 (t) with a 16-row kernel whose
+// unsigned weights carry off (matVecQ4_0x16T, matVecQ8_0x16T); leftover
+// rows go through the previous MatVec variant.
+func matVecQ0x16(t quant.Type, kern func(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32), off int32) MatVecFunc {
+	dot, _ := VecDot(t)
+	rest := rowsMatVec(dot)
+	if t == quant.Q4_0 {
+		rest = matVecQ4_0Rows8(matVecQ4_0x8T)
+	}
+	return func(n int, w []byte, rowBytes int, a []byte, out []float32) {
+		matVecQ0x16Rows(t, kern, off, rest, n, w, rowBytes, a, out)
+	}
+}
+
+func matVecQ0x16Rows(t quant.Type, kern func(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32), off int32,
+	rest MatVecFunc, n int, w []byte, rowBytes int, a []byte, out []float32) {
+	rows := len(out)
+	if rows == 0 {
+		return
+	}
+	nb := blocks(t, n, w[(rows-1)*rowBytes:], a)
+	if bs, _ := t.RowBytes(n); rowBytes < bs {
+		panic(fmt.Sprintf("kernels: %s matvec: row stride %d bytes < row of %d values", t, rowBytes, n))
+	}
+	if nb == 0 || nb > maxMatVecBlocks || rows < 16 {
+		rest(n, w, rowBytes, a, out)
+		return
+	}
+	// tbl: per block, -off*Σa (int32) then the F16 scale of a (float32).
+	var tbl [2 * maxMatVecBlocks]uint32
+	for b := range nb {
+		blk := a[b*34 : b*34+34]
+		s := int32(0)
+		for _, q := range blk[2:] {
+			s += int32(int8(q))
+		}
+		tbl[2*b] = uint32(-off * s)
+		tbl[2*b+1] = math.Float32bits(quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8))
+	}
+	r := 0
+	for ; r+16 <= rows; r += 16 {
+		kern(nb, &w[r*rowBytes], rowBytes, &a[0], 0, &tbl[0], &out[r])
+	}
+	if r < rows {
+		rest(n, w[r*rowBytes:], rowBytes, a, out[r:])
+	}
+}
+
+// matVecQ4_0x16T computes 16 Q4_0 × Q8_0 dots, rows stride bytes apart,
+// with the rows transposed into the dword lanes of 512-bit registers; tbl
+// holds per block -8*Σa (int32) and the activation's scale (float32):
+//
+//	for each block b, row r: out[r] += f16(w_r[b].d) * ad[b] * float32(Σ_j q_r[b][j]*a[b][j] - 8*Σ_j a[b][j])
+//
+//go:noescape
+func matVecQ4_0x16T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
+
+// matVecQ8_0x16T is matVecQ4_0x16T for Q8_0 weights: q = w+128 in [1, 255]
+// and tbl's int32s are -128*Σa.
+//
+//go:noescape
+func matVecQ8_0x16T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
