@@ -11,10 +11,11 @@ import (
 
 func archMatVecVariants() []MatVecVariant {
 	return []MatVecVariant{
-		{"avx512vnni-x8", quant.Q4_0, matVecQ4_0Rows8(matVecQ4_0x8VNNI), hasVNNI()},
-		{"avx512vnni-x8t", quant.Q4_0, matVecQ4_0Rows8(matVecQ4_0x8T), hasVNNI()},
-		{"avx512vnni-x16t", quant.Q4_0, matVecQ0x16(quant.Q4_0, matVecQ4_0x16T, 8), hasVNNI()},
-		{"avx512vnni-x16t", quant.Q8_0, matVecQ0x16(quant.Q8_0, matVecQ8_0x16T, 128), hasVNNI()},
+		{"avx512vnni-x8", quant.Q4_0, matVecQ4_0Rows8(false), hasVNNI()},
+		{"avx512vnni-x8t", quant.Q4_0, matVecQ4_0Rows8(true), hasVNNI()},
+		{"avx512vnni-x16t", quant.Q4_0, matVecQ0x16(quant.Q4_0), hasVNNI()},
+		{"avx512-x4", quant.F16, matVecF16, hasAVX2() && cpu512()},
+		{"avx512vnni-x16t", quant.Q8_0, matVecQ0x16(quant.Q8_0), hasVNNI()},
 	}
 }
 
@@ -22,16 +23,16 @@ func archMatVecVariants() []MatVecVariant {
 // (32768 values of Q4_0); longer rows go through the row-by-row path.
 const maxMatVecBlocks = 1024
 
-type q4_0x8Kernel func(nb int, w *byte, stride int, a *byte, asum *int32, ad *float32, out *float32)
-
 // matVecQ4_0Rows8 runs an 8-row Q4_0 kernel over groups of 8 rows.
-func matVecQ4_0Rows8(kern q4_0x8Kernel) MatVecFunc {
+// (transposed: matVecQ4_0x8T, else matVecQ4_0x8VNNI).
+func matVecQ4_0Rows8(transposed bool) MatVecFunc {
 	return func(n int, w []byte, rowBytes int, a []byte, out []float32) {
-		matVecQ4_0(kern, n, w, rowBytes, a, out)
+		matVecQ4_0(transposed, n, w, rowBytes, a, out)
 	}
 }
 
-func matVecQ4_0(kern q4_0x8Kernel, n int, w []byte, rowBytes int, a []byte, out []float32) {
+// matVecQ4_0 calls the kernels by name so that its tables stay on the stack.
+func matVecQ4_0(transposed bool, n int, w []byte, rowBytes int, a []byte, out []float32) {
 	rows := len(out)
 	if rows == 0 {
 		return
@@ -58,7 +59,11 @@ func matVecQ4_0(kern q4_0x8Kernel, n int, w []byte, rowBytes int, a []byte, out 
 	}
 	r := 0
 	for ; r+8 <= rows; r += 8 {
-		kern(nb, &w[r*rowBytes], rowBytes, &a[0], &asum[0], &ad[0], &out[r])
+		if transposed {
+			matVecQ4_0x8T(nb, &w[r*rowBytes], rowBytes, &a[0], &asum[0], &ad[0], &out[r])
+		} else {
+			matVecQ4_0x8VNNI(nb, &w[r*rowBytes], rowBytes, &a[0], &asum[0], &ad[0], &out[r])
+		}
 	}
 	for ; r < rows; r++ {
 		out[r] = dot(n, w[r*rowBytes:], a)
@@ -83,22 +88,23 @@ func matVecQ4_0x8VNNI(nb int, w *byte, stride int, a *byte, asum *int32, ad *flo
 //go:noescape
 func matVecQ4_0x8T(nb int, w *byte, stride int, a *byte, asum *int32, ad *float32, out *float32)
 
-// matVecQ0x16 is MatVec for Q4_0 or Q8_0 (t) with a 16-row kernel whose
-// unsigned weights carry off (matVecQ4_0x16T, matVecQ8_0x16T); leftover
-// rows go through the previous MatVec variant.
-func matVecQ0x16(t quant.Type, kern func(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32), off int32) MatVecFunc {
+// matVecQ0x16 is MatVec for Q4_0 or Q8_0 (t) with the 16-row kernels
+// matVecQ4_0x16T, matVecQ8_0x16T; leftover rows go through the previous
+// MatVec variant.
+func matVecQ0x16(t quant.Type) MatVecFunc {
 	dot, _ := VecDot(t)
 	rest := rowsMatVec(dot)
 	if t == quant.Q4_0 {
-		rest = matVecQ4_0Rows8(matVecQ4_0x8T)
+		rest = matVecQ4_0Rows8(true)
 	}
 	return func(n int, w []byte, rowBytes int, a []byte, out []float32) {
-		matVecQ0x16Rows(t, kern, off, rest, n, w, rowBytes, a, out)
+		matVecQ0x16Rows(t, rest, n, w, rowBytes, a, out)
 	}
 }
 
-func matVecQ0x16Rows(t quant.Type, kern func(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32), off int32,
-	rest MatVecFunc, n int, w []byte, rowBytes int, a []byte, out []float32) {
+// The kernels are called by name, not through a function value, so that tbl
+// stays on the stack.
+func matVecQ0x16Rows(t quant.Type, rest MatVecFunc, n int, w []byte, rowBytes int, a []byte, out []float32) {
 	rows := len(out)
 	if rows == 0 {
 		return
@@ -110,6 +116,10 @@ func matVecQ0x16Rows(t quant.Type, kern func(nb int, w *byte, stride int, a *byt
 	if nb == 0 || nb > maxMatVecBlocks || rows < 16 {
 		rest(n, w, rowBytes, a, out)
 		return
+	}
+	off := int32(8) // unsigned weights: q in [0, 15] for w = q-8, q = w+128 for Q8_0
+	if t == quant.Q8_0 {
+		off = 128
 	}
 	// tbl: per block, -off*Σa (int32) then the F16 scale of a (float32).
 	var tbl [2 * maxMatVecBlocks]uint32
@@ -124,7 +134,11 @@ func matVecQ0x16Rows(t quant.Type, kern func(nb int, w *byte, stride int, a *byt
 	}
 	r := 0
 	for ; r+16 <= rows; r += 16 {
-		kern(nb, &w[r*rowBytes], rowBytes, &a[0], 0, &tbl[0], &out[r])
+		if t == quant.Q4_0 {
+			matVecQ4_0x16T(nb, &w[r*rowBytes], rowBytes, &a[0], 0, &tbl[0], &out[r])
+		} else {
+			matVecQ8_0x16T(nb, &w[r*rowBytes], rowBytes, &a[0], 0, &tbl[0], &out[r])
+		}
 	}
 	if r < rows {
 		rest(n, w[r*rowBytes:], rowBytes, a, out[r:])

@@ -46,16 +46,12 @@ func matMulQ0x4(t quant.Type, n int, w []byte, rowBytes, rows int, a []byte, aSt
 	dot, _ := VecDot(t)
 	rest := func(w []byte, rows int, a []byte, m int, dst []float32) {
 		if t == quant.Q4_0 {
-			matMulQ0T(matMulQ4_0x8x4T, 8, nb, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
+			matMulQ0T(nb, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
 		} else {
 			matMulQ8_0x4(nb, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
 		}
 	}
-	kern, off := matMulQ4_0x16x8, int32(8)
-	if t == quant.Q8_0 {
-		kern, off = matMulQ8_0x16x8, 128
-	}
-	i0 := matMulQ0x16(kern, off, nb, w, rowBytes, rows&^15, a, aStride, m&^7, dst, ldd)
+	i0 := matMulQ0x16(t, nb, w, rowBytes, rows&^15, a, aStride, m&^7, dst, ldd)
 	if i0 < m {
 		// activation rows past the last group of 8: every weight row
 		rest(w, rows, a[i0*aStride:], m-i0, dst[i0*ldd:])
@@ -150,10 +146,10 @@ func dotQ8_0x4VNNI(nb int, w, a *byte, aStride int, da, k *float32, out *float32
 func dotQ8_0r2x8VNNI(nb int, w *byte, wStride int, a *byte, aStride int, da, k, out *float32)
 
 // matMulQ0T is MatMul for Q4_0/Q8_0 in tiles of 8 weight rows x 4
-// activation rows (kern, whose unsigned weights carry offset); leftover rows
+// activation rows (matMulQ4_0x8x4T, called by name so that its table stays
+// on the stack); leftover rows
 // and activation rows go through dot.
-func matMulQ0T(kern func(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32), offset int32,
-	nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
+func matMulQ0T(nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
 	// tbl: per block, 4 int32 (offset*Σa_i) then 4 float32 (scale of a_i),
 	// built once per group of 4 activation rows; the group then runs over
 	// all weight rows (re-read from L2/L3 per group, cheap next to the
@@ -170,13 +166,13 @@ func matMulQ0T(kern func(nb int, w *byte, stride int, a *byte, aStride int, tbl 
 				for _, q := range blk[2:] {
 					s += int32(int8(q))
 				}
-				tbl[b*8+i] = uint32(offset * s)
+				tbl[b*8+i] = uint32(8 * s)
 				tbl[b*8+4+i] = math.Float32bits(quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8))
 			}
 		}
 		r := 0
 		for ; r+8 <= rows; r += 8 {
-			kern(nb, &w[r*rowBytes], rowBytes, &a[i0*aStride], aStride, &tbl[0], &out[0])
+			matMulQ4_0x8x4T(nb, &w[r*rowBytes], rowBytes, &a[i0*aStride], aStride, &tbl[0], &out[0])
 			for i := range 4 {
 				copy(dst[(i0+i)*ldd+r:(i0+i)*ldd+r+8], out[i*8:i*8+8])
 			}
@@ -219,12 +215,16 @@ const q16GroupBlocks = 2048
 // whose unsigned weights carry off) over rows (a multiple of 16) and the
 // first m activation rows (a multiple of 8); it returns m. Activation tables are built for as many groups of 8 as fit,
 // then every tile of 16 weight rows (in L1) passes over those groups (in L2).
-func matMulQ0x16(kern func(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32), off int32, nb int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) int {
+func matMulQ0x16(t quant.Type, nb int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) int {
 	if rows == 0 || m == 0 {
 		return m
 	}
 	var tbl [q16GroupBlocks * 16]uint32
 	var out [128]float32
+	off := int32(8) // unsigned weights: q in [0, 15] for w = q-8, q = w+128 for Q8_0
+	if t == quant.Q8_0 {
+		off = 128
+	}
 	groups := max(1, q16GroupBlocks/nb)
 	for g0 := 0; g0 < m; g0 += 8 * groups {
 		g1 := min(m, g0+8*groups)
@@ -245,7 +245,11 @@ func matMulQ0x16(kern func(nb int, w *byte, stride int, a *byte, aStride int, tb
 		}
 		for r := 0; r < rows; r += 16 {
 			for g := g0; g < g1; g += 8 {
-				kern(nb, &w[r*rowBytes], rowBytes, &a[g*aStride], aStride, &tbl[(g-g0)/8*nb*16], &out[0])
+				if t == quant.Q4_0 {
+					matMulQ4_0x16x8(nb, &w[r*rowBytes], rowBytes, &a[g*aStride], aStride, &tbl[(g-g0)/8*nb*16], &out[0])
+				} else {
+					matMulQ8_0x16x8(nb, &w[r*rowBytes], rowBytes, &a[g*aStride], aStride, &tbl[(g-g0)/8*nb*16], &out[0])
+				}
 				for i := range 8 {
 					copy(dst[(g+i)*ldd+r:(g+i)*ldd+r+16], out[i*16:i*16+16])
 				}
