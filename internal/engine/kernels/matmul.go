@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"sync"
 
 	"maas/internal/engine/quant"
 )
@@ -23,26 +24,18 @@ func MatMul(t quant.Type) (MatMulFunc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kernels: no matrix product for weight type %s", t)
 	}
-	d4, d8, d16 := archDot4(t), archDot8(t), archMatMul16(t)
+	d4, d8 := archDot4(t), archDot8(t)
+	group := archMatMul16(t)
+	// padded activation groups (matMul16), one buffer per concurrent caller
+	pads := &sync.Pool{New: func() any { return new([padRowBytes]byte) }}
 	dot, _ := VecDot(t)
-	return func(n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
-		if rows <= 0 || m <= 0 {
-			return
-		}
+	// base is the product without the 16-row tile kernels.
+	base := func(n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
 		if matMulQ0x4(t, n, w, rowBytes, rows, a, aStride, m, dst, ldd) ||
 			matMulF16x4(t, n, w, rowBytes, rows, a, aStride, m, dst, ldd) {
 			return
 		}
 		if d4 != nil && m >= 4 {
-			if d16 != nil {
-				nb := blocks(t, n, w[(rows-1)*rowBytes:], a[(m-1)*aStride:])
-				rest := func(w []byte, rows int, a []byte, m int, dst []float32) {
-					matMulDot4(t, d4, d8, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
-				}
-				if nb > 0 && matMul16(d16, rest, nb, w, rowBytes, rows, a, aStride, m, dst, ldd) {
-					return
-				}
-			}
 			matMulDot4(t, d4, d8, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
 			return
 		}
@@ -56,6 +49,24 @@ func MatMul(t quant.Type) (MatMulFunc, error) {
 				mv(n, w[r0*rowBytes:], rowBytes, a[i*aStride:], dst[i*ldd+r0:i*ldd+r1])
 			}
 		}
+	}
+	return func(n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
+		if rows <= 0 || m <= 0 {
+			return
+		}
+		// Two or more activation rows (prompt chunks, batched decoding) all
+		// go through the tile kernel, the last group padded, so that a row's
+		// result does not depend on the batch it is in.
+		if group > 0 && m >= 2 {
+			nb := blocks(t, n, w[(rows-1)*rowBytes:], a[(m-1)*aStride:])
+			rest := func(w []byte, rows int, a []byte, m int, dst []float32) {
+				base(n, w, rowBytes, rows, a, aStride, m, dst, ldd)
+			}
+			if nb > 0 && matMul16(t, group, pads, rest, nb, w, rowBytes, rows, a, aStride, m, dst, ldd) {
+				return
+			}
+		}
+		base(n, w, rowBytes, rows, a, aStride, m, dst, ldd)
 	}, nil
 }
 

@@ -44,21 +44,10 @@ func matMulQ0x4(t quant.Type, n int, w []byte, rowBytes, rows int, a []byte, aSt
 	}
 	_ = dst[(m-1)*ldd+rows-1]
 	dot, _ := VecDot(t)
-	rest := func(w []byte, rows int, a []byte, m int, dst []float32) {
-		if t == quant.Q4_0 {
-			matMulQ0T(nb, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
-		} else {
-			matMulQ8_0x4(nb, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
-		}
-	}
-	i0 := matMulQ0x16(t, nb, w, rowBytes, rows&^15, a, aStride, m&^7, dst, ldd)
-	if i0 < m {
-		// activation rows past the last group of 8: every weight row
-		rest(w, rows, a[i0*aStride:], m-i0, dst[i0*ldd:])
-	}
-	if r0 := rows &^ 15; r0 < rows && i0 > 0 {
-		// weight rows past the last tile of 16, for the first i0 activation rows
-		rest(w[r0*rowBytes:], rows-r0, a, i0, dst[r0:])
+	if t == quant.Q4_0 {
+		matMulQ0T(nb, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
+	} else {
+		matMulQ8_0x4(nb, dot, n, w, rowBytes, rows, a, aStride, m, dst, ldd)
 	}
 	return true
 }
@@ -211,13 +200,23 @@ func matMulQ8_0x8x4T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uin
 // the stack): groups of 8 activation rows x blocks, 16 words per block.
 const q16GroupBlocks = 2048
 
+// matMulQ4_0x16 and matMulQ8_0x16 are the matMul16Funcs for Q4_0 and Q8_0.
+func matMulQ4_0x16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
+	matMulQ0x16(quant.Q4_0, nb, w, rowBytes, rows, a, aStride, m, dst, ldd)
+}
+
+func matMulQ8_0x16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
+	matMulQ0x16(quant.Q8_0, nb, w, rowBytes, rows, a, aStride, m, dst, ldd)
+}
+
 // matMulQ0x16 runs a 16-row x 8-activation tile kernel (Q4_0 or Q8_0,
 // whose unsigned weights carry off) over rows (a multiple of 16) and the
-// first m activation rows (a multiple of 8); it returns m. Activation tables are built for as many groups of 8 as fit,
-// then every tile of 16 weight rows (in L1) passes over those groups (in L2).
-func matMulQ0x16(t quant.Type, nb int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) int {
+// first m activation rows (a multiple of 8); nb <= q16GroupBlocks.
+// Activation tables are built for as many groups of 8 as fit, then every
+// tile of 16 weight rows (in L1) passes over those groups (in L2).
+func matMulQ0x16(t quant.Type, nb int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
 	if rows == 0 || m == 0 {
-		return m
+		return
 	}
 	var tbl [q16GroupBlocks * 16]uint32
 	var out [128]float32
@@ -256,7 +255,6 @@ func matMulQ0x16(t quant.Type, nb int, w []byte, rowBytes, rows int, a []byte, a
 			}
 		}
 	}
-	return m
 }
 
 // matMulQ4_0x16x8 computes a 16x8 tile: 16 Q4_0 weight rows (stride bytes

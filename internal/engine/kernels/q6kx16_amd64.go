@@ -6,13 +6,10 @@ import (
 	"encoding/binary"
 	"math"
 	"unsafe"
-
-	"maas/internal/engine/quant"
 )
 
 // matMul16Q6_K returns the Q6_K tile kernel: 16 weight rows x 16 activation
-// rows (a last group of 8 activation rows goes through the one-row x
-// 8-activation kernels).
+// rows (m a multiple of 16; matMul16 pads the last group).
 func matMul16Q6_K() matMul16Func { return matMulQ6_Kx16 }
 
 const (
@@ -37,15 +34,10 @@ func matMulQ6_Kx16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m in
 	_ = w[(rows-1)*rowBytes+nb*wb-1]
 	_ = a[(m-1)*aStride+nb*ab-1]
 	_ = dst[(m-1)*ldd+rows-1]
-	m16 := m &^ 15
-	if m16 < m {
-		dot, _ := VecDot(quant.Q6_K)
-		matMulDot4(quant.Q6_K, archDot4(quant.Q6_K), archDot8(quant.Q6_K), dot, nb*256,
-			w, rowBytes, rows, a[m16*aStride:], aStride, m-m16, dst[m16*ldd:], ldd)
+	if m%16 != 0 {
+		panic("kernels: Q6_K tile kernel needs activation rows in groups of 16")
 	}
-	if m16 == 0 {
-		return
-	}
+	m16 := m
 	var actBuf [q6x16ActBlocks*4096 + 64]byte
 	var da [q6x16ActBlocks * 16]float32
 	var scr [q6x16Scratch]byte
@@ -55,7 +47,9 @@ func matMulQ6_Kx16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m in
 
 	groups := m16 / 16
 	gmax := min(groups, q6x16Groups)
-	span := min(nb, q6x16ActBlocks/gmax) // super-blocks per chunk
+	// super-blocks per chunk: fixed, so that the float sums of a row do not
+	// depend on m
+	span := min(nb, q6x16ActBlocks/q6x16Groups)
 	for g0 := 0; g0 < groups; g0 += gmax {
 		gc := min(gmax, groups-g0)
 		for b0 := 0; b0 < nb; b0 += span {

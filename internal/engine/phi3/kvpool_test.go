@@ -53,8 +53,8 @@ func greedy(t *testing.T, m *Model, c *Cache, last []float32, n int) ([]int32, [
 func lastRow(x []float32) []float32 { return x[len(x)-baseSpec.vocab:] }
 
 // Logits and greedy tokens are bit-identical with and without shared
-// blocks. Batches are multiples of 4 rows in both runs, so the quantised
-// kernels (which group activation rows by 4) round every row alike.
+// blocks: products with two or more activation rows round each row alike
+// whatever the batch (kernels.TestMatMulRowIndependentOfBatch).
 func TestPagedPrefixSharingIdentical(t *testing.T) {
 	q4k := baseSpec
 	q4k.wtype, q4k.embd, q4k.ffn, q4k.heads, q4k.kvHeads, q4k.ropeDims = quant.Q4_K, 256, 256, 8, 4, 32
