@@ -50,8 +50,9 @@ func (p *pool) run(t task, n, minChunk int) {
 		return
 	}
 	p.cur, p.n = t, n
-	// About four chunks per worker balances uneven rows without much contention.
-	p.chunk = max(minChunk, (n+4*p.threads-1)/(4*p.threads))
+	// About four chunks per worker balances uneven rows without much
+	// contention; chunks are multiples of minChunk (whole kernel tiles).
+	p.chunk = (max(minChunk, (n+4*p.threads-1)/(4*p.threads)) + minChunk - 1) / minChunk * minChunk
 	p.next.Store(0)
 	p.done.Add(len(p.wake))
 	for _, c := range p.wake {
