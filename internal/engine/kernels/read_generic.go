@@ -18,3 +18,5 @@ func readSum(n int, p *byte) uint64 {
 	}
 	return s0 + s1 + s2 + s3
 }
+
+func readSum4(n int, p *byte) uint64 { return readSum(n, p) }
