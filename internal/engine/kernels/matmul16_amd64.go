@@ -12,7 +12,12 @@ func archMatMul16(t quant.Type) int {
 		return 0
 	}
 	switch t {
-	case quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q5_K:
+	case quant.Q4_0, quant.Q8_0, quant.Q4_K:
+		return 8
+	case quant.Q5_K:
+		if !hasQ5_KMatVec() { // the Q5_K tile kernel also uses GFNI
+			return 0
+		}
 		return 8
 	case quant.Q6_K:
 		return 16
