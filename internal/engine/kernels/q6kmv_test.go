@@ -5,7 +5,6 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"testing"
 
 	"maas/internal/engine/quant"
@@ -133,40 +132,5 @@ func TestMatVecQ6_KExtremes(t *testing.T) {
 				t.Fatalf("%+v: row %d = %v, want %v", s, j, got[j], want)
 			}
 		}
-	}
-}
-
-// BenchmarkMatVecQ6_KDecode: BenchmarkMatVec's streamed shape through the
-// row dot ("rows") and matVecQ6_K ("tile-identical"), alternating.
-func BenchmarkMatVecQ6_KDecode(b *testing.B) {
-	if !hasVNNI() {
-		b.Skip("no AVX-512 VNNI")
-	}
-	typ := quant.Q6_K
-	dot, _ := VecDot(typ)
-	for _, v := range []struct {
-		name string
-		mv   MatVecFunc
-	}{{"rows", rowsMatVec(dot)}, {"tile-identical", matVecQ6_K()}} {
-		b.Run(v.name, func(b *testing.B) {
-			rowBytes, _ := typ.RowBytes(benchN)
-			rows := (benchStreamMiB << 20) / rowBytes &^ 15
-			r := rand.New(rand.NewPCG(1, 2))
-			w := make([]byte, rows*rowBytes)
-			one := randWeights(r, typ, benchN, false)
-			for i := range rows {
-				copy(w[i*rowBytes:], one)
-			}
-			a := randActivations(r, typ, benchN, 0)
-			out := make([]float32, rows)
-			b.SetBytes(int64(len(w)))
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			c0 := threadCPU()
-			for b.Loop() {
-				v.mv(benchN, w, rowBytes, a, out)
-			}
-			reportRate(b, float64(len(w))*float64(b.N)/1e9, "GB/s", c0)
-		})
 	}
 }
