@@ -18,6 +18,7 @@ func archMatVecVariants() []MatVecVariant {
 		{"avx512vnni-x16t", quant.Q8_0, matVecQ0x16(quant.Q8_0), hasVNNI()},
 		{"avx512vnni-x16t", quant.Q5_K, matVecQ5_K(), hasQ5_KMatVec()},
 		{"avx512vnni-rows", quant.Q6_K, matVecQ6_K(), hasVNNI()},
+		{"avx512vnni-x16t", quant.Q4_K, matVecQ4_Kx16(), hasVNNI()},
 	}
 }
 
