@@ -15,7 +15,6 @@ func archMatVecVariants() []MatVecVariant {
 		{"avx512vnni-x8t", quant.Q4_0, matVecQ4_0Rows8(true), hasVNNI()},
 		{"avx512vnni-x16t", quant.Q4_0, matVecQ0x16(quant.Q4_0), hasVNNI()},
 		{"avx512-x4", quant.F16, matVecF16, hasAVX2() && cpu512()},
-		{"avx512vnni-x16t", quant.Q8_0, matVecQ0x16(quant.Q8_0), hasVNNI()},
 		{"avx512vnni-x16t", quant.Q5_K, matVecQ5_K(), hasQ5_KMatVec()},
 		{"avx512vnni-rows", quant.Q6_K, matVecQ6_K(), hasVNNI()},
 		{"avx512vnni-x16t", quant.Q4_K, matVecQ4_Kx16(), hasVNNI()},
@@ -91,15 +90,12 @@ func matVecQ4_0x8VNNI(nb int, w *byte, stride int, a *byte, asum *int32, ad *flo
 //go:noescape
 func matVecQ4_0x8T(nb int, w *byte, stride int, a *byte, asum *int32, ad *float32, out *float32)
 
-// matVecQ0x16 is MatVec for Q4_0 or Q8_0 (t) with the 16-row kernels
-// matVecQ4_0x16T, matVecQ8_0x16T; leftover rows go through the previous
-// MatVec variant.
+// matVecQ0x16 is MatVec for Q4_0 (t) with the 16-row kernel
+// matVecQ4_0x16T, bit for bit the tile kernel's rows; leftover rows go
+// through the 8-row kernel. (For Q8_0 the row-by-row dot streams faster
+// than a 16-row lane kernel, so Q8_0 has none.)
 func matVecQ0x16(t quant.Type) MatVecFunc {
-	dot, _ := VecDot(t)
-	rest := rowsMatVec(dot)
-	if t == quant.Q4_0 {
-		rest = matVecQ4_0Rows8(true)
-	}
+	rest := matVecQ4_0Rows8(true)
 	return func(n int, w []byte, rowBytes int, a []byte, out []float32) {
 		matVecQ0x16Rows(t, rest, n, w, rowBytes, a, out)
 	}
@@ -120,11 +116,7 @@ func matVecQ0x16Rows(t quant.Type, rest MatVecFunc, n int, w []byte, rowBytes in
 		rest(n, w, rowBytes, a, out)
 		return
 	}
-	off := int32(8) // unsigned weights: q in [0, 15] for w = q-8, q = w+128 for Q8_0
-	if t == quant.Q8_0 {
-		off = 128
-	}
-	// tbl: per block, -off*Σa (int32) then the F16 scale of a (float32).
+	// tbl: per block, -8*Σa (int32) then the F16 scale of a (float32).
 	var tbl [2 * maxMatVecBlocks]uint32
 	for b := range nb {
 		blk := a[b*34 : b*34+34]
@@ -132,16 +124,12 @@ func matVecQ0x16Rows(t quant.Type, rest MatVecFunc, n int, w []byte, rowBytes in
 		for _, q := range blk[2:] {
 			s += int32(int8(q))
 		}
-		tbl[2*b] = uint32(-off * s)
+		tbl[2*b] = uint32(-8 * s)
 		tbl[2*b+1] = math.Float32bits(quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8))
 	}
 	r := 0
 	for ; r+16 <= rows; r += 16 {
-		if t == quant.Q4_0 {
-			matVecQ4_0x16T(nb, &w[r*rowBytes], rowBytes, &a[0], 0, &tbl[0], &out[r])
-		} else {
-			matVecQ8_0x16T(nb, &w[r*rowBytes], rowBytes, &a[0], 0, &tbl[0], &out[r])
-		}
+		matVecQ4_0x16T(nb, &w[r*rowBytes], rowBytes, &a[0], 0, &tbl[0], &out[r])
 	}
 	if r < rows {
 		rest(n, w[r*rowBytes:], rowBytes, a, out[r:])
@@ -156,9 +144,3 @@ func matVecQ0x16Rows(t quant.Type, rest MatVecFunc, n int, w []byte, rowBytes in
 //
 //go:noescape
 func matVecQ4_0x16T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
-
-// matVecQ8_0x16T is matVecQ4_0x16T for Q8_0 weights: q = w+128 in [1, 255]
-// and tbl's int32s are -128*Σa.
-//
-//go:noescape
-func matVecQ8_0x16T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
