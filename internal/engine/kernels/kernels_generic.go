@@ -27,7 +27,7 @@ func matMulF16x4(quant.Type, int, []byte, int, int, []byte, int, int, []float32,
 	return false
 }
 
-func archMatMul16(quant.Type) int { return 0 }
+func archMatMul16(quant.Type) (group, rowwiseMax int) { return 0, 0 }
 
 func runMatMul16(quant.Type, int, []byte, int, int, []byte, int, int, []float32, int) {
 	panic("kernels: no assembly")

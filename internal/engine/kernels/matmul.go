@@ -25,9 +25,9 @@ func MatMul(t quant.Type) (MatMulFunc, error) {
 		return nil, fmt.Errorf("kernels: no matrix product for weight type %s", t)
 	}
 	d4, d8 := archDot4(t), archDot8(t)
-	group := archMatMul16(t)
+	group, rowwiseMax := archMatMul16(t)
 	// padded activation groups (matMul16), one buffer per concurrent caller
-	pads := &sync.Pool{New: func() any { return new([padRowBytes]byte) }}
+	pads := &sync.Pool{New: func() any { return new(padBuf) }}
 	dot, _ := VecDot(t)
 	// base is the product without the 16-row tile kernels.
 	base := func(n int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
@@ -57,6 +57,19 @@ func MatMul(t quant.Type) (MatMulFunc, error) {
 		// Two or more activation rows (prompt chunks, batched decoding) all
 		// go through the tile kernel, the last group padded, so that a row's
 		// result does not depend on the batch it is in.
+		if group > 0 && m >= 2 && m <= rowwiseMax {
+			// A few activation rows: the decode kernel (bit for bit the
+			// tile kernel's rows) once per row over L2-sized chunks of
+			// weight rows costs less than a padded tile.
+			chunk := max(16, matMulChunkBytes/max(rowBytes, 1)) &^ 15
+			for r0 := 0; r0 < rows; r0 += chunk {
+				r1 := min(rows, r0+chunk)
+				for i := range m {
+					mv(n, w[r0*rowBytes:], rowBytes, a[i*aStride:], dst[i*ldd+r0:i*ldd+r1])
+				}
+			}
+			return
+		}
 		if group > 0 && m >= 2 {
 			nb := blocks(t, n, w[(rows-1)*rowBytes:], a[(m-1)*aStride:])
 			rest := func(w []byte, rows int, a []byte, m int, dst []float32) {
