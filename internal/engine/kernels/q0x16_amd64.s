@@ -639,3 +639,140 @@ matVecQ4_0x16Tloop:
 	VMOVUPS Z16, (DX)
 	VZEROUPPER
 	RET
+
+// 16 Q4_0 weight rows x m Q8_0 activation rows (m even), the activation
+// rows looped inside each block: the 16 rows' block is loaded, transposed
+// and unpacked once for all m rows (see matMulQ4_0x16x8), and each row's 16
+// sums accumulate in out (m x 16 floats, zeroed by the caller). tbl holds per
+// block and activation row -8*Sum(a_i) (int32) and the scale of a_i
+// (float32). Per row the float operations are those of matMulQ4_0x16x8, so
+// the results are bit for bit the same.
+
+// func matMulQ4_0x16xM(nb int, w *byte, stride int, a *byte, aStride int, m int, tbl *uint32, out *float32)
+TEXT ·matMulQ4_0x16xM(SB), NOSPLIT, $0-64
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ stride+16(FP), R8
+	MOVQ a+24(FP), DI
+	MOVQ aStride+32(FP), BX
+	MOVQ tbl+48(FP), R11
+	LEAQ (SI)(R8*2), R9
+	ADDQ R8, R9          // row 3
+	LEAQ (R9)(R8*2), R10
+	ADDQ R8, R10         // row 6
+	LEAQ (R10)(R8*2), R13
+	ADDQ R8, R13         // row 9
+	LEAQ (R13)(R8*2), DX
+	ADDQ R8, DX          // row 12
+	LEAQ (DX)(R8*2), AX
+	ADDQ R8, AX          // row 15
+	MOVL $0x0f0f0f0f, R15
+	VPBROADCASTD R15, Z10
+
+q4mblock:
+	VMOVDQU 2(SI), X0
+	VINSERTI32X4 $1, 2(SI)(R8*4), Z0, Z0
+	VINSERTI32X4 $2, 2(SI)(R8*8), Z0, Z0
+	VINSERTI32X4 $3, 2(DX), Z0, Z0
+	VMOVDQU 2(SI)(R8*1), X1
+	VINSERTI32X4 $1, 2(R9)(R8*2), Z1, Z1
+	VINSERTI32X4 $2, 2(R13), Z1, Z1
+	VINSERTI32X4 $3, 2(R13)(R8*4), Z1, Z1
+	VMOVDQU 2(SI)(R8*2), X2
+	VINSERTI32X4 $1, 2(R10), Z2, Z2
+	VINSERTI32X4 $2, 2(R10)(R8*4), Z2, Z2
+	VINSERTI32X4 $3, 2(R10)(R8*8), Z2, Z2
+	VMOVDQU 2(R9), X3
+	VINSERTI32X4 $1, 2(R9)(R8*4), Z3, Z3
+	VINSERTI32X4 $2, 2(R9)(R8*8), Z3, Z3
+	VINSERTI32X4 $3, 2(AX), Z3, Z3
+	VPUNPCKLDQ Z1, Z0, Z4
+	VPUNPCKHDQ Z1, Z0, Z5
+	VPUNPCKLDQ Z3, Z2, Z6
+	VPUNPCKHDQ Z3, Z2, Z7
+	VPUNPCKLQDQ Z6, Z4, Z0
+	VPUNPCKHQDQ Z6, Z4, Z1
+	VPUNPCKLQDQ Z7, Z5, Z2
+	VPUNPCKHQDQ Z7, Z5, Z3
+	VPSRLW $4, Z0, Z4
+	VPSRLW $4, Z1, Z5
+	VPSRLW $4, Z2, Z6
+	VPSRLW $4, Z3, Z7
+	VPANDD Z10, Z0, Z0
+	VPANDD Z10, Z1, Z1
+	VPANDD Z10, Z2, Z2
+	VPANDD Z10, Z3, Z3
+	VPANDD Z10, Z4, Z4
+	VPANDD Z10, Z5, Z5
+	VPANDD Z10, Z6, Z6
+	VPANDD Z10, Z7, Z7
+	// F16 scales of the 16 rows -> Z14
+	MOVWLZX (SI), R15
+	VMOVD R15, X14
+	VPINSRW $1, (SI)(R8*1), X14, X14
+	VPINSRW $2, (SI)(R8*2), X14, X14
+	VPINSRW $3, (R9), X14, X14
+	VPINSRW $4, (SI)(R8*4), X14, X14
+	VPINSRW $5, (R9)(R8*2), X14, X14
+	VPINSRW $6, (R10), X14, X14
+	VPINSRW $7, (R9)(R8*4), X14, X14
+	MOVWLZX (SI)(R8*8), R15
+	VMOVD R15, X15
+	VPINSRW $1, (R13), X15, X15
+	VPINSRW $2, (R10)(R8*4), X15, X15
+	VPINSRW $3, (R9)(R8*8), X15, X15
+	VPINSRW $4, (DX), X15, X15
+	VPINSRW $5, (R13)(R8*4), X15, X15
+	VPINSRW $6, (R10)(R8*8), X15, X15
+	VPINSRW $7, (AX), X15, X15
+	VINSERTI128 $1, X15, Y14, Y14
+	VCVTPH2PS Y14, Z14
+	MOVQ DI, R12
+	MOVQ out+56(FP), R14
+	MOVQ m+40(FP), R15
+	SHRQ $1, R15
+
+q4mrow:
+	VPBROADCASTD (R11), Z24
+	VPDPBUSD.BCST 2(R12), Z0, Z24
+	VPDPBUSD.BCST 18(R12), Z4, Z24
+	VPDPBUSD.BCST 6(R12), Z1, Z24
+	VPDPBUSD.BCST 22(R12), Z5, Z24
+	VPDPBUSD.BCST 10(R12), Z2, Z24
+	VPDPBUSD.BCST 26(R12), Z6, Z24
+	VPDPBUSD.BCST 14(R12), Z3, Z24
+	VPDPBUSD.BCST 30(R12), Z7, Z24
+	VCVTDQ2PS Z24, Z24
+	VMULPS.BCST 4(R11), Z14, Z25
+	VFMADD213PS (R14), Z25, Z24
+	VMOVUPS Z24, (R14)
+	VPBROADCASTD 8(R11), Z26
+	VPDPBUSD.BCST 2(R12)(BX*1), Z0, Z26
+	VPDPBUSD.BCST 18(R12)(BX*1), Z4, Z26
+	VPDPBUSD.BCST 6(R12)(BX*1), Z1, Z26
+	VPDPBUSD.BCST 22(R12)(BX*1), Z5, Z26
+	VPDPBUSD.BCST 10(R12)(BX*1), Z2, Z26
+	VPDPBUSD.BCST 26(R12)(BX*1), Z6, Z26
+	VPDPBUSD.BCST 14(R12)(BX*1), Z3, Z26
+	VPDPBUSD.BCST 30(R12)(BX*1), Z7, Z26
+	VCVTDQ2PS Z26, Z26
+	VMULPS.BCST 12(R11), Z14, Z27
+	VFMADD213PS 64(R14), Z27, Z26
+	VMOVUPS Z26, 64(R14)
+	ADDQ $16, R11
+	LEAQ (R12)(BX*2), R12
+	ADDQ $128, R14
+	DECQ R15
+	JNZ q4mrow
+
+	ADDQ $18, SI
+	ADDQ $18, R9
+	ADDQ $18, R10
+	ADDQ $18, R13
+	ADDQ $18, DX
+	ADDQ $18, AX
+	ADDQ $34, DI
+	DECQ CX
+	JNZ q4mblock
+	VZEROUPPER
+	RET

@@ -200,11 +200,7 @@ func matMulQ8_0x8x4T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uin
 // the stack): groups of 8 activation rows x blocks, 16 words per block.
 const q16GroupBlocks = 2048
 
-// matMulQ4_0x16 and matMulQ8_0x16 are the matMul16Funcs for Q4_0 and Q8_0.
-func matMulQ4_0x16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
-	matMulQ0x16(quant.Q4_0, nb, w, rowBytes, rows, a, aStride, m, dst, ldd)
-}
-
+// matMulQ8_0x16 is the matMul16Func for Q8_0.
 func matMulQ8_0x16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
 	matMulQ0x16(quant.Q8_0, nb, w, rowBytes, rows, a, aStride, m, dst, ldd)
 }
@@ -273,3 +269,58 @@ func matMulQ4_0x16x8(nb int, w *byte, stride int, a *byte, aStride int, tbl *uin
 //
 //go:noescape
 func matMulQ8_0x16x8(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
+
+// matMulQ4_0x16 is the matMul16Func for Q4_0: groups of up to 64
+// activation rows (as many as the table holds) pass, inside the kernel,
+// over each block of a tile of 16 weight rows, so each tile is loaded and
+// unpacked once per group rather than once per 8 rows.
+func matMulQ4_0x16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
+	if rows == 0 || m == 0 {
+		return
+	}
+	_ = w[(rows-1)*rowBytes+nb*18-1]
+	_ = a[(m-1)*aStride+nb*34-1]
+	_ = dst[(m-1)*ldd+rows-1]
+	// tbl: per block, per activation row: -8*Σa (int32), scale (float32)
+	var tbl [q16GroupBlocks * 16]uint32
+	var out [64 * 16]float32
+	group := min(64, len(tbl)/(2*nb)) &^ 7
+	if group == 0 {
+		panic("kernels: Q4_0 tile kernel: rows of more than 2048 blocks")
+	}
+	for g0 := 0; g0 < m; g0 += group {
+		gm := min(group, m-g0)
+		for i := range gm {
+			ar := a[(g0+i)*aStride:]
+			for b := range nb {
+				blk := ar[b*34 : b*34+34]
+				s := int32(0)
+				for _, q := range blk[2:] {
+					s += int32(int8(q))
+				}
+				tbl[(b*gm+i)*2] = uint32(-8 * s)
+				tbl[(b*gm+i)*2+1] = math.Float32bits(quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8))
+			}
+		}
+		for r := 0; r < rows; r += 16 {
+			clear(out[:gm*16])
+			matMulQ4_0x16xM(nb, &w[r*rowBytes], rowBytes, &a[g0*aStride], aStride, gm, &tbl[0], &out[0])
+			for i := range gm {
+				copy(dst[(g0+i)*ldd+r:][:16], out[i*16:][:16])
+			}
+		}
+	}
+}
+
+// matMulQ4_0x16xM computes 16 Q4_0 weight rows (stride bytes apart) times
+// m Q8_0 activation rows (aStride apart, m even), adding into out; tbl holds
+// per block and activation row -8*Σa_i (int32) and a_i's scale (float32):
+//
+//	for b := range nb { for i := range m { for r := range 16 {
+//		out[i*16+r] += f16(w_r[b].d) * ad_i[b] * float32(Σ_j q_r[b][j]*a_i[b][j] - 8*Σ_j a_i[b][j])
+//	}}}
+//
+// with the float operations of matMulQ4_0x16x8 (bit for bit its results).
+//
+//go:noescape
+func matMulQ4_0x16xM(nb int, w *byte, stride int, a *byte, aStride int, m int, tbl *uint32, out *float32)
