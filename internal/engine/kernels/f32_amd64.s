@@ -160,3 +160,19 @@ read4loop:
 	VZEROUPPER
 	MOVQ AX, ret+16(FP)
 	RET
+
+// func prefetchL2(p *byte, n int)
+TEXT ·prefetchL2(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+	ADDQ SI, CX
+
+pfloop:
+	CMPQ SI, CX
+	JAE pfdone
+	PREFETCHT1 (SI)
+	ADDQ $64, SI
+	JMP pfloop
+
+pfdone:
+	RET

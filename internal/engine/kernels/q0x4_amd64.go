@@ -239,6 +239,9 @@ func matMulQ0x16(t quant.Type, nb int, w []byte, rowBytes, rows int, a []byte, a
 			}
 		}
 		for r := 0; r < rows; r += 16 {
+			if r+16 < rows {
+				prefetchL2(&w[(r+16)*rowBytes], 16*rowBytes) // the next tile, while this one computes
+			}
 			for g := g0; g < g1; g += 8 {
 				if t == quant.Q4_0 {
 					matMulQ4_0x16x8(nb, &w[r*rowBytes], rowBytes, &a[g*aStride], aStride, &tbl[(g-g0)/8*nb*16], &out[0])
@@ -303,6 +306,9 @@ func matMulQ4_0x16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m in
 			}
 		}
 		for r := 0; r < rows; r += 16 {
+			if r+16 < rows {
+				prefetchL2(&w[(r+16)*rowBytes], 16*rowBytes) // the next tile, while this one computes
+			}
 			clear(out[:gm*16])
 			matMulQ4_0x16xM(nb, &w[r*rowBytes], rowBytes, &a[g0*aStride], aStride, gm, &tbl[0], &out[0])
 			for i := range gm {

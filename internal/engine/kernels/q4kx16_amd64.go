@@ -22,6 +22,9 @@ func matMulQ4_Kx16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m in
 	var scr [400]float32
 	out := scr[272:400]
 	for r := 0; r < rows; r += 16 {
+		if r+16 < rows {
+			prefetchL2(&w[(r+16)*rowBytes], 16*rowBytes) // the next tile, while this one computes
+		}
 		for g := 0; g < m; g += 8 {
 			matMulQ4_Kx16x8(nb, &w[r*rowBytes], rowBytes, &a[g*aStride], aStride, &scr[0])
 			for i := range 8 {

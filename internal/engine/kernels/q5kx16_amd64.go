@@ -26,6 +26,9 @@ func matMulQ5_Kx16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m in
 	var scr [q5kScratchBytes]byte
 	var out [128]float32
 	for r := 0; r < rows; r += 16 {
+		if r+16 < rows {
+			prefetchL2(&w[(r+16)*rowBytes], 16*rowBytes) // the next tile, while this one computes
+		}
 		for g := 0; g < m; g += 8 {
 			matMulQ5_Kx16x8(nb, &w[r*rowBytes], rowBytes, &a[g*aStride], aStride, &scr[0], &out[0])
 			for i := range 8 {

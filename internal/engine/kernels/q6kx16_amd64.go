@@ -66,6 +66,11 @@ func matMulQ6_Kx16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m in
 				}
 			}
 			for r := 0; r < rows; r += 16 {
+				if r+16 < rows { // the next tile's chunk, while this one computes
+					for i := range 16 {
+						prefetchL2(&w[(r+16+i)*rowBytes+b0*wb], bc*wb)
+					}
+				}
 				matMulQ6_Kx16x16(bc, &w[r*rowBytes+b0*wb], rowBytes, &act[0], &da[0], gc, &scr[0], &out[0])
 				for k := range gc {
 					o := out[k*256 : k*256+256]

@@ -9,3 +9,11 @@ package kernels
 //
 //go:noescape
 func readSum4(n int, p *byte) uint64
+
+// prefetchL2 asks for the n bytes at p to be brought into L2 (PREFETCHT1
+// per 64-byte line; never faults). The tile drivers call it for the next
+// tile of 16 weight rows so that the rows stream in while the current tile
+// computes (16 rows read side by side defeat the hardware prefetcher).
+//
+//go:noescape
+func prefetchL2(p *byte, n int)
