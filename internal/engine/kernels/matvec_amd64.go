@@ -118,14 +118,11 @@ func matVecQ0x16Rows(t quant.Type, rest MatVecFunc, n int, w []byte, rowBytes in
 	}
 	// tbl: per block, -8*Σa (int32) then the F16 scale of a (float32).
 	var tbl [2 * maxMatVecBlocks]uint32
+	var sums [maxMatVecBlocks]int32
+	q8Sums(nb, &a[0], &sums[0])
 	for b := range nb {
-		blk := a[b*34 : b*34+34]
-		s := int32(0)
-		for _, q := range blk[2:] {
-			s += int32(int8(q))
-		}
-		tbl[2*b] = uint32(-8 * s)
-		tbl[2*b+1] = math.Float32bits(quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8))
+		tbl[2*b] = uint32(-8 * sums[b])
+		tbl[2*b+1] = math.Float32bits(quant.FP16ToFloat32(uint16(a[b*34]) | uint16(a[b*34+1])<<8))
 	}
 	r := 0
 	for ; r+16 <= rows; r += 16 {

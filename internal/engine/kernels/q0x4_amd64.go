@@ -216,6 +216,7 @@ func matMulQ0x16(t quant.Type, nb int, w []byte, rowBytes, rows int, a []byte, a
 	}
 	var tbl [q16GroupBlocks * 16]uint32
 	var out [128]float32
+	var sums [q16GroupBlocks]int32
 	off := int32(8) // unsigned weights: q in [0, 15] for w = q-8, q = w+128 for Q8_0
 	if t == quant.Q8_0 {
 		off = 128
@@ -227,14 +228,10 @@ func matMulQ0x16(t quant.Type, nb int, w []byte, rowBytes, rows int, a []byte, a
 			t := tbl[(g-g0)/8*nb*16:]
 			for i := range 8 {
 				ar := a[(g+i)*aStride:]
+				q8Sums(nb, &ar[0], &sums[0])
 				for b := range nb {
-					blk := ar[b*34 : b*34+34]
-					s := int32(0)
-					for _, q := range blk[2:] {
-						s += int32(int8(q))
-					}
-					t[b*16+i] = uint32(-off * s)
-					t[b*16+8+i] = math.Float32bits(quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8))
+					t[b*16+i] = uint32(-off * sums[b])
+					t[b*16+8+i] = math.Float32bits(quant.FP16ToFloat32(uint16(ar[b*34]) | uint16(ar[b*34+1])<<8))
 				}
 			}
 		}
@@ -287,6 +284,7 @@ func matMulQ4_0x16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m in
 	// tbl: per block, per activation row: -8*Σa (int32), scale (float32)
 	var tbl [q16GroupBlocks * 16]uint32
 	var out [64 * 16]float32
+	var sums [q16GroupBlocks]int32
 	group := min(64, len(tbl)/(2*nb)) &^ 7
 	if group == 0 {
 		panic("kernels: Q4_0 tile kernel: rows of more than 2048 blocks")
@@ -295,14 +293,10 @@ func matMulQ4_0x16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m in
 		gm := min(group, m-g0)
 		for i := range gm {
 			ar := a[(g0+i)*aStride:]
+			q8Sums(nb, &ar[0], &sums[0])
 			for b := range nb {
-				blk := ar[b*34 : b*34+34]
-				s := int32(0)
-				for _, q := range blk[2:] {
-					s += int32(int8(q))
-				}
-				tbl[(b*gm+i)*2] = uint32(-8 * s)
-				tbl[(b*gm+i)*2+1] = math.Float32bits(quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8))
+				tbl[(b*gm+i)*2] = uint32(-8 * sums[b])
+				tbl[(b*gm+i)*2+1] = math.Float32bits(quant.FP16ToFloat32(uint16(ar[b*34]) | uint16(ar[b*34+1])<<8))
 			}
 		}
 		for r := 0; r < rows; r += 16 {

@@ -17,3 +17,9 @@ func readSum4(n int, p *byte) uint64
 //
 //go:noescape
 func prefetchL2(p *byte, n int)
+
+// q8Sums sets sums[b] to the sum of the 32 signed quants of Q8_0 block b of
+// a, for b < nb (nb > 0): the activation tables of the Q4_0/Q8_0 kernels.
+//
+//go:noescape
+func q8Sums(nb int, a *byte, sums *int32)
