@@ -213,3 +213,19 @@ q8sumloop:
 	JNZ q8sumloop
 	VZEROUPPER
 	RET
+
+// func prefetchPages(p *byte, n int)
+TEXT ·prefetchPages(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+	ADDQ SI, CX
+
+pgloop:
+	CMPQ SI, CX
+	JAE pgdone
+	PREFETCHT1 (SI)
+	ADDQ $4096, SI
+	JMP pgloop
+
+pgdone:
+	RET

@@ -126,6 +126,9 @@ func matVecQ0x16Rows(t quant.Type, rest MatVecFunc, n int, w []byte, rowBytes in
 	}
 	r := 0
 	for ; r+16 <= rows; r += 16 {
+		if p := r*rowBytes + pageAhead; p < len(w) {
+			prefetchPages(&w[p], min(16*rowBytes, len(w)-p))
+		}
 		matVecQ4_0x16T(nb, &w[r*rowBytes], rowBytes, &a[0], 0, &tbl[0], &out[r])
 	}
 	if r < rows {

@@ -23,3 +23,13 @@ func prefetchL2(p *byte, n int)
 //
 //go:noescape
 func q8Sums(nb int, a *byte, sums *int32)
+
+// prefetchPages prefetches one line per 4 KiB in [p, p+n): far enough ahead
+// of a decode kernel, the page walks (the weights are mapped with 4 KiB
+// pages) happen before the kernel gets there.
+//
+//go:noescape
+func prefetchPages(p *byte, n int)
+
+// pageAhead is how far ahead of the current tile prefetchPages runs.
+const pageAhead = 64 << 10
