@@ -35,6 +35,9 @@ func matVecF16(n int, w []byte, rowBytes int, a []byte, out []float32) {
 	}
 	r := 0
 	for ; r+4 <= rows; r += 4 {
+		if p := r*rowBytes + pageAhead; p < len(w) {
+			prefetchPages(&w[p], min(4*rowBytes, len(w)-p))
+		}
 		matVecF16x4(n, &w[r*rowBytes], rowBytes, &af[0], &out[r])
 	}
 	for ; r < rows; r++ {
