@@ -6,8 +6,9 @@ import (
 	"maas/internal/engine/quant"
 )
 
-// matMul16Func (the type of each type's driver, called by runMatMul16) runs a tile kernel of 16 weight rows x 8 (or 16) activation
-// rows over rows weight rows (a multiple of 16, rowBytes apart) and m
+// matMul16Func is the signature of each type's tile driver (called by name
+// from runMatMul16): it runs a tile kernel of 16 weight rows x 8 (or 16)
+// activation rows over rows weight rows (a multiple of 16, rowBytes apart) and m
 // activation rows (a multiple of the kernel's group, aStride apart):
 // dst[i*ldd+r] = dot(w_r, a_i) for r < rows, i < m, as quant.VecDot computes
 // it (same integer sums, float order may differ). nb is the number of quant

@@ -50,14 +50,10 @@ func matVecQ4_0(transposed bool, n int, w []byte, rowBytes int, a []byte, out []
 	}
 	var asum [maxMatVecBlocks]int32
 	var ad [maxMatVecBlocks]float32
+	q8Sums(nb, &a[0], &asum[0])
 	for b := range nb {
-		blk := a[b*34 : b*34+34]
-		ad[b] = quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8)
-		s := int32(0)
-		for _, q := range blk[2:] {
-			s += int32(int8(q))
-		}
-		asum[b] = 8 * s
+		ad[b] = quant.FP16ToFloat32(uint16(a[b*34]) | uint16(a[b*34+1])<<8)
+		asum[b] *= 8
 	}
 	r := 0
 	for ; r+8 <= rows; r += 8 {

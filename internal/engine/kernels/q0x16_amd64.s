@@ -2,257 +2,20 @@
 
 #include "textflag.h"
 
-// 16 Q4_0 weight rows x 8 Q8_0 activation rows (prompt tiles, AVX-512
-// VNNI). Per block, the 16 rows' 16 quant bytes are loaded as 4 Z registers
-// (Z register e holds rows e, 4+e, 8+e, 12+e in its 128-bit lanes) and
-// transposed so that dword lane r of Z0-Z3 holds bytes 4g..4g+3 of row r;
-// their low nibbles (Z0-Z3) pair with activation bytes 4g.., their high
-// nibbles (Z4-Z7) with 16+4g... Per activation row i, VPDPBUSD with the
-// activation's 4 bytes broadcast accumulates all 16 rows at once, starting
-// from -8*Sum(a_i) (tbl), so the sum is Sum((q-8)*a).
-// tbl holds per block 8 int32 (-8*Sum(a_i)) then 8 float32 (scale of a_i).
+// Q4_0 and Q8_0 tile and decode kernels (AVX-512 VNNI) with 16 weight rows
+// in the dword lanes. Per block, the 16 rows' 16 quant bytes are loaded as 4
+// Z registers (Z register e holds rows e, 4+e, 8+e, 12+e in its 128-bit
+// lanes) and transposed so that dword lane r of Z0-Z3 holds bytes 4g..4g+3
+// of row r; for Q4_0 their low nibbles (Z0-Z3) pair with activation bytes
+// 4g.., their high nibbles (Z4-Z7) with 16+4g... Per activation row i,
+// VPDPBUSD with the activation's 4 bytes broadcast accumulates all 16 rows at
+// once, starting from -8*Sum(a_i) (from the caller's table), so the sum is
+// Sum((q-8)*a).
 
-// func matMulQ4_0x16x8(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
-TEXT ·matMulQ4_0x16x8(SB), NOSPLIT, $0-56
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ stride+16(FP), R8
-	MOVQ a+24(FP), DI
-	MOVQ aStride+32(FP), BX
-	MOVQ tbl+40(FP), R11
-	LEAQ (SI)(R8*2), R9
-	ADDQ R8, R9          // row 3
-	LEAQ (R9)(R8*2), R10
-	ADDQ R8, R10         // row 6
-	LEAQ (R10)(R8*2), R13
-	ADDQ R8, R13         // row 9
-	LEAQ (R13)(R8*2), DX
-	ADDQ R8, DX          // row 12
-	LEAQ (DX)(R8*2), AX
-	ADDQ R8, AX          // row 15
-	LEAQ (DI)(BX*2), R12
-	ADDQ BX, R12         // activation row 3
-	LEAQ (R12)(BX*2), R14
-	ADDQ BX, R14         // activation row 6
-	MOVL $0x0f0f0f0f, R15
-	VPBROADCASTD R15, Z10
-
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
-
-q16loop:
-	VMOVDQU 2(SI), X0
-	VINSERTI32X4 $1, 2(SI)(R8*4), Z0, Z0
-	VINSERTI32X4 $2, 2(SI)(R8*8), Z0, Z0
-	VINSERTI32X4 $3, 2(DX), Z0, Z0
-	VMOVDQU 2(SI)(R8*1), X1
-	VINSERTI32X4 $1, 2(R9)(R8*2), Z1, Z1
-	VINSERTI32X4 $2, 2(R13), Z1, Z1
-	VINSERTI32X4 $3, 2(R13)(R8*4), Z1, Z1
-	VMOVDQU 2(SI)(R8*2), X2
-	VINSERTI32X4 $1, 2(R10), Z2, Z2
-	VINSERTI32X4 $2, 2(R10)(R8*4), Z2, Z2
-	VINSERTI32X4 $3, 2(R10)(R8*8), Z2, Z2
-	VMOVDQU 2(R9), X3
-	VINSERTI32X4 $1, 2(R9)(R8*4), Z3, Z3
-	VINSERTI32X4 $2, 2(R9)(R8*8), Z3, Z3
-	VINSERTI32X4 $3, 2(AX), Z3, Z3
-	VPUNPCKLDQ Z1, Z0, Z4
-	VPUNPCKHDQ Z1, Z0, Z5
-	VPUNPCKLDQ Z3, Z2, Z6
-	VPUNPCKHDQ Z3, Z2, Z7
-	VPUNPCKLQDQ Z6, Z4, Z0
-	VPUNPCKHQDQ Z6, Z4, Z1
-	VPUNPCKLQDQ Z7, Z5, Z2
-	VPUNPCKHQDQ Z7, Z5, Z3
-	VPSRLW $4, Z0, Z4
-	VPSRLW $4, Z1, Z5
-	VPSRLW $4, Z2, Z6
-	VPSRLW $4, Z3, Z7
-	VPANDD Z10, Z0, Z0
-	VPANDD Z10, Z1, Z1
-	VPANDD Z10, Z2, Z2
-	VPANDD Z10, Z3, Z3
-	VPANDD Z10, Z4, Z4
-	VPANDD Z10, Z5, Z5
-	VPANDD Z10, Z6, Z6
-	VPANDD Z10, Z7, Z7
-	// F16 scales of the 16 rows -> Z14
-	MOVWLZX (SI), R15
-	VMOVD R15, X14
-	VPINSRW $1, (SI)(R8*1), X14, X14
-	VPINSRW $2, (SI)(R8*2), X14, X14
-	VPINSRW $3, (R9), X14, X14
-	VPINSRW $4, (SI)(R8*4), X14, X14
-	VPINSRW $5, (R9)(R8*2), X14, X14
-	VPINSRW $6, (R10), X14, X14
-	VPINSRW $7, (R9)(R8*4), X14, X14
-	MOVWLZX (SI)(R8*8), R15
-	VMOVD R15, X15
-	VPINSRW $1, (R13), X15, X15
-	VPINSRW $2, (R10)(R8*4), X15, X15
-	VPINSRW $3, (R9)(R8*8), X15, X15
-	VPINSRW $4, (DX), X15, X15
-	VPINSRW $5, (R13)(R8*4), X15, X15
-	VPINSRW $6, (R10)(R8*8), X15, X15
-	VPINSRW $7, (AX), X15, X15
-	VINSERTI128 $1, X15, Y14, Y14
-	VCVTPH2PS Y14, Z14
-	// activation row 0
-	VPBROADCASTD (R11), Z24
-	VPXORD Z25, Z25, Z25
-	VPDPBUSD.BCST 2(DI), Z0, Z24
-	VPDPBUSD.BCST 18(DI), Z4, Z25
-	VPDPBUSD.BCST 6(DI), Z1, Z24
-	VPDPBUSD.BCST 22(DI), Z5, Z25
-	VPDPBUSD.BCST 10(DI), Z2, Z24
-	VPDPBUSD.BCST 26(DI), Z6, Z25
-	VPDPBUSD.BCST 14(DI), Z3, Z24
-	VPDPBUSD.BCST 30(DI), Z7, Z25
-	VPADDD Z25, Z24, Z24
-	VCVTDQ2PS Z24, Z24
-	VMULPS.BCST 32(R11), Z14, Z25
-	VFMADD231PS Z25, Z24, Z16
-	// activation row 1
-	VPBROADCASTD 4(R11), Z26
-	VPXORD Z27, Z27, Z27
-	VPDPBUSD.BCST 2(DI)(BX*1), Z0, Z26
-	VPDPBUSD.BCST 18(DI)(BX*1), Z4, Z27
-	VPDPBUSD.BCST 6(DI)(BX*1), Z1, Z26
-	VPDPBUSD.BCST 22(DI)(BX*1), Z5, Z27
-	VPDPBUSD.BCST 10(DI)(BX*1), Z2, Z26
-	VPDPBUSD.BCST 26(DI)(BX*1), Z6, Z27
-	VPDPBUSD.BCST 14(DI)(BX*1), Z3, Z26
-	VPDPBUSD.BCST 30(DI)(BX*1), Z7, Z27
-	VPADDD Z27, Z26, Z26
-	VCVTDQ2PS Z26, Z26
-	VMULPS.BCST 36(R11), Z14, Z27
-	VFMADD231PS Z27, Z26, Z17
-	// activation row 2
-	VPBROADCASTD 8(R11), Z28
-	VPXORD Z29, Z29, Z29
-	VPDPBUSD.BCST 2(DI)(BX*2), Z0, Z28
-	VPDPBUSD.BCST 18(DI)(BX*2), Z4, Z29
-	VPDPBUSD.BCST 6(DI)(BX*2), Z1, Z28
-	VPDPBUSD.BCST 22(DI)(BX*2), Z5, Z29
-	VPDPBUSD.BCST 10(DI)(BX*2), Z2, Z28
-	VPDPBUSD.BCST 26(DI)(BX*2), Z6, Z29
-	VPDPBUSD.BCST 14(DI)(BX*2), Z3, Z28
-	VPDPBUSD.BCST 30(DI)(BX*2), Z7, Z29
-	VPADDD Z29, Z28, Z28
-	VCVTDQ2PS Z28, Z28
-	VMULPS.BCST 40(R11), Z14, Z29
-	VFMADD231PS Z29, Z28, Z18
-	// activation row 3
-	VPBROADCASTD 12(R11), Z30
-	VPXORD Z31, Z31, Z31
-	VPDPBUSD.BCST 2(R12), Z0, Z30
-	VPDPBUSD.BCST 18(R12), Z4, Z31
-	VPDPBUSD.BCST 6(R12), Z1, Z30
-	VPDPBUSD.BCST 22(R12), Z5, Z31
-	VPDPBUSD.BCST 10(R12), Z2, Z30
-	VPDPBUSD.BCST 26(R12), Z6, Z31
-	VPDPBUSD.BCST 14(R12), Z3, Z30
-	VPDPBUSD.BCST 30(R12), Z7, Z31
-	VPADDD Z31, Z30, Z30
-	VCVTDQ2PS Z30, Z30
-	VMULPS.BCST 44(R11), Z14, Z31
-	VFMADD231PS Z31, Z30, Z19
-	// activation row 4
-	VPBROADCASTD 16(R11), Z24
-	VPXORD Z25, Z25, Z25
-	VPDPBUSD.BCST 2(DI)(BX*4), Z0, Z24
-	VPDPBUSD.BCST 18(DI)(BX*4), Z4, Z25
-	VPDPBUSD.BCST 6(DI)(BX*4), Z1, Z24
-	VPDPBUSD.BCST 22(DI)(BX*4), Z5, Z25
-	VPDPBUSD.BCST 10(DI)(BX*4), Z2, Z24
-	VPDPBUSD.BCST 26(DI)(BX*4), Z6, Z25
-	VPDPBUSD.BCST 14(DI)(BX*4), Z3, Z24
-	VPDPBUSD.BCST 30(DI)(BX*4), Z7, Z25
-	VPADDD Z25, Z24, Z24
-	VCVTDQ2PS Z24, Z24
-	VMULPS.BCST 48(R11), Z14, Z25
-	VFMADD231PS Z25, Z24, Z20
-	// activation row 5
-	VPBROADCASTD 20(R11), Z26
-	VPXORD Z27, Z27, Z27
-	VPDPBUSD.BCST 2(R12)(BX*2), Z0, Z26
-	VPDPBUSD.BCST 18(R12)(BX*2), Z4, Z27
-	VPDPBUSD.BCST 6(R12)(BX*2), Z1, Z26
-	VPDPBUSD.BCST 22(R12)(BX*2), Z5, Z27
-	VPDPBUSD.BCST 10(R12)(BX*2), Z2, Z26
-	VPDPBUSD.BCST 26(R12)(BX*2), Z6, Z27
-	VPDPBUSD.BCST 14(R12)(BX*2), Z3, Z26
-	VPDPBUSD.BCST 30(R12)(BX*2), Z7, Z27
-	VPADDD Z27, Z26, Z26
-	VCVTDQ2PS Z26, Z26
-	VMULPS.BCST 52(R11), Z14, Z27
-	VFMADD231PS Z27, Z26, Z21
-	// activation row 6
-	VPBROADCASTD 24(R11), Z28
-	VPXORD Z29, Z29, Z29
-	VPDPBUSD.BCST 2(R14), Z0, Z28
-	VPDPBUSD.BCST 18(R14), Z4, Z29
-	VPDPBUSD.BCST 6(R14), Z1, Z28
-	VPDPBUSD.BCST 22(R14), Z5, Z29
-	VPDPBUSD.BCST 10(R14), Z2, Z28
-	VPDPBUSD.BCST 26(R14), Z6, Z29
-	VPDPBUSD.BCST 14(R14), Z3, Z28
-	VPDPBUSD.BCST 30(R14), Z7, Z29
-	VPADDD Z29, Z28, Z28
-	VCVTDQ2PS Z28, Z28
-	VMULPS.BCST 56(R11), Z14, Z29
-	VFMADD231PS Z29, Z28, Z22
-	// activation row 7
-	VPBROADCASTD 28(R11), Z30
-	VPXORD Z31, Z31, Z31
-	VPDPBUSD.BCST 2(R12)(BX*4), Z0, Z30
-	VPDPBUSD.BCST 18(R12)(BX*4), Z4, Z31
-	VPDPBUSD.BCST 6(R12)(BX*4), Z1, Z30
-	VPDPBUSD.BCST 22(R12)(BX*4), Z5, Z31
-	VPDPBUSD.BCST 10(R12)(BX*4), Z2, Z30
-	VPDPBUSD.BCST 26(R12)(BX*4), Z6, Z31
-	VPDPBUSD.BCST 14(R12)(BX*4), Z3, Z30
-	VPDPBUSD.BCST 30(R12)(BX*4), Z7, Z31
-	VPADDD Z31, Z30, Z30
-	VCVTDQ2PS Z30, Z30
-	VMULPS.BCST 60(R11), Z14, Z31
-	VFMADD231PS Z31, Z30, Z23
-	ADDQ $18, SI
-	ADDQ $18, R9
-	ADDQ $18, R10
-	ADDQ $18, R13
-	ADDQ $18, DX
-	ADDQ $18, AX
-	ADDQ $34, DI
-	ADDQ $34, R12
-	ADDQ $34, R14
-	ADDQ $64, R11
-	DECQ CX
-	JNZ q16loop
-
-	MOVQ out+48(FP), DX
-	VMOVUPS Z16, (DX)
-	VMOVUPS Z17, 64(DX)
-	VMOVUPS Z18, 128(DX)
-	VMOVUPS Z19, 192(DX)
-	VMOVUPS Z20, 256(DX)
-	VMOVUPS Z21, 320(DX)
-	VMOVUPS Z22, 384(DX)
-	VMOVUPS Z23, 448(DX)
-	VZEROUPPER
-	RET
-
-// 16 Q8_0 weight rows x 8 Q8_0 activation rows, as matMulQ4_0x16x8: each
-// half block (bytes 2-17, 18-33) of the 16 rows is transposed into dword
-// lanes (Z0-Z3, Z4-Z7), then made unsigned (q+128, XOR 0x80); tbl's int32s
-// are -128*Sum(a_i).
+// 16 Q8_0 weight rows x 8 Q8_0 activation rows: each half block (bytes
+// 2-17, 18-33) of the 16 rows is transposed into dword lanes (Z0-Z3,
+// Z4-Z7), then made unsigned (q+128, XOR 0x80); tbl holds per block 8 int32
+// (-128*Sum(a_i)) then 8 float32 (scale of a_i).
 
 // func matMulQ8_0x16x8(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
 TEXT ·matMulQ8_0x16x8(SB), NOSPLIT, $0-56
@@ -511,7 +274,7 @@ q8x16loop:
 	VZEROUPPER
 	RET
 
-// 16 Q4_0 rows x 1 activation row (decode): matMulQ4_0x16x8 with M = 1,
+// 16 Q4_0 rows x 1 activation row (decode), the layout above,
 // and the 16 rows 32 rows ahead prefetched into L2 as one stream.
 // func matVecQ4_0x16T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
 TEXT ·matVecQ4_0x16T(SB), NOSPLIT, $0-56
@@ -642,10 +405,10 @@ matVecQ4_0x16Tloop:
 
 // 16 Q4_0 weight rows x m Q8_0 activation rows (m even), the activation
 // rows looped inside each block: the 16 rows' block is loaded, transposed
-// and unpacked once for all m rows (see matMulQ4_0x16x8), and each row's 16
+// and unpacked once for all m rows (the layout above), and each row's 16
 // sums accumulate in out (m x 16 floats, zeroed by the caller). tbl holds per
 // block and activation row -8*Sum(a_i) (int32) and the scale of a_i
-// (float32). Per row the float operations are those of matMulQ4_0x16x8, so
+// (float32). Per row the float operations are those of matVecQ4_0x16T, so
 // the results are bit for bit the same.
 
 // func matMulQ4_0x16xM(nb int, w *byte, stride int, a *byte, aStride int, m int, tbl *uint32, out *float32)

@@ -16,17 +16,14 @@ const maxQ0x4Blocks = 576
 // per block b: da[b*count+i] = the row's F16 scale and k[b*count+i] =
 // offset*da*Σa.
 func q0Tables(nb, count int, a []byte, aStride int, offset float32, da, k []float32) {
+	var sums [maxQ0x4Blocks]int32
 	for i := range count {
 		ar := a[i*aStride:]
+		q8Sums(nb, &ar[0], &sums[0])
 		for b := range nb {
-			blk := ar[b*34 : b*34+34]
-			d := quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8)
-			s := int32(0)
-			for _, q := range blk[2:] {
-				s += int32(int8(q))
-			}
+			d := quant.FP16ToFloat32(uint16(ar[b*34]) | uint16(ar[b*34+1])<<8)
 			da[b*count+i] = d
-			k[b*count+i] = offset * d * float32(s)
+			k[b*count+i] = offset * d * float32(sums[b])
 		}
 	}
 }
@@ -59,6 +56,7 @@ func matMulQ8_0x4(nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []
 	// da: per block, 16 floats per activation pair (8 lanes per row);
 	// k: per block, offset*da_i*Σa_i for the 4 rows.
 	var da [maxQ0x4Blocks * 32]float32
+	var sums [maxQ0x4Blocks]int32
 	var k [maxQ0x4Blocks * 4]float32
 	var out [16]float32
 	var da8, k8 [maxQ0x4Blocks * 8]float32
@@ -84,18 +82,14 @@ func matMulQ8_0x4(nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []
 	for ; i0+4 <= m; i0 += 4 {
 		for i := range 4 {
 			ar := a[(i0+i)*aStride:]
+			q8Sums(nb, &ar[0], &sums[0])
 			for b := range nb {
-				blk := ar[b*34 : b*34+34]
-				d := quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8)
-				s := int32(0)
-				for _, q := range blk[2:] {
-					s += int32(int8(q))
-				}
+				d := quant.FP16ToFloat32(uint16(ar[b*34]) | uint16(ar[b*34+1])<<8)
 				lanes := da[b*32+(i/2)*16+(i%2)*8:][:8]
 				for l := range lanes {
 					lanes[l] = d
 				}
-				k[b*4+i] = offset * d * float32(s)
+				k[b*4+i] = offset * d * float32(sums[b])
 			}
 		}
 		for r := range rows {
@@ -145,18 +139,15 @@ func matMulQ0T(nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []byt
 	// 1024 multiply-adds per 8 row-blocks).
 	var tbl [maxQ0x4Blocks * 8]uint32
 	var out [32]float32
+	var sums [maxQ0x4Blocks]int32
 	i0 := 0
 	for ; i0+4 <= m; i0 += 4 {
 		for i := range 4 {
 			ar := a[(i0+i)*aStride:]
+			q8Sums(nb, &ar[0], &sums[0])
 			for b := range nb {
-				blk := ar[b*34 : b*34+34]
-				s := int32(0)
-				for _, q := range blk[2:] {
-					s += int32(int8(q))
-				}
-				tbl[b*8+i] = uint32(8 * s)
-				tbl[b*8+4+i] = math.Float32bits(quant.FP16ToFloat32(uint16(blk[0]) | uint16(blk[1])<<8))
+				tbl[b*8+i] = uint32(8 * sums[b])
+				tbl[b*8+4+i] = math.Float32bits(quant.FP16ToFloat32(uint16(ar[b*34]) | uint16(ar[b*34+1])<<8))
 			}
 		}
 		r := 0
@@ -190,37 +181,22 @@ func matMulQ0T(nb int, dot DotFunc, n int, w []byte, rowBytes, rows int, a []byt
 //go:noescape
 func matMulQ4_0x8x4T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
 
-// matMulQ8_0x8x4T is matMulQ4_0x8x4T for Q8_0 weights: q = w+128 in
-// [1, 255] and tbl's int32s are 128*Σa_i.
-//
-//go:noescape
-func matMulQ8_0x8x4T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
-
-// q16GroupBlocks bounds the activation table of matMulQ4_0x16 (128 KiB on
-// the stack): groups of 8 activation rows x blocks, 16 words per block.
+// q16GroupBlocks bounds the activation tables of matMulQ4_0x16 and
+// matMulQ8_0x16 on the stack (128 KiB: activation rows x blocks x 2 words).
 const q16GroupBlocks = 2048
 
-// matMulQ8_0x16 is the matMul16Func for Q8_0.
+// matMulQ8_0x16 is the matMul16Func for Q8_0: the 16-row x 8-activation
+// tile over rows (a multiple of 16) and m activation rows (a multiple of 8);
+// nb <= q16GroupBlocks. Activation tables are built for as many groups of 8
+// as fit, then every tile of 16 weight rows (in L1) passes over those groups
+// (in L2).
 func matMulQ8_0x16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
-	matMulQ0x16(quant.Q8_0, nb, w, rowBytes, rows, a, aStride, m, dst, ldd)
-}
-
-// matMulQ0x16 runs a 16-row x 8-activation tile kernel (Q4_0 or Q8_0,
-// whose unsigned weights carry off) over rows (a multiple of 16) and the
-// first m activation rows (a multiple of 8); nb <= q16GroupBlocks.
-// Activation tables are built for as many groups of 8 as fit, then every
-// tile of 16 weight rows (in L1) passes over those groups (in L2).
-func matMulQ0x16(t quant.Type, nb int, w []byte, rowBytes, rows int, a []byte, aStride, m int, dst []float32, ldd int) {
 	if rows == 0 || m == 0 {
 		return
 	}
 	var tbl [q16GroupBlocks * 16]uint32
 	var out [128]float32
 	var sums [q16GroupBlocks]int32
-	off := int32(8) // unsigned weights: q in [0, 15] for w = q-8, q = w+128 for Q8_0
-	if t == quant.Q8_0 {
-		off = 128
-	}
 	groups := max(1, q16GroupBlocks/nb)
 	for g0 := 0; g0 < m; g0 += 8 * groups {
 		g1 := min(m, g0+8*groups)
@@ -230,7 +206,7 @@ func matMulQ0x16(t quant.Type, nb int, w []byte, rowBytes, rows int, a []byte, a
 				ar := a[(g+i)*aStride:]
 				q8Sums(nb, &ar[0], &sums[0])
 				for b := range nb {
-					t[b*16+i] = uint32(-off * sums[b])
+					t[b*16+i] = uint32(-128 * sums[b]) // unsigned weights q = w+128
 					t[b*16+8+i] = math.Float32bits(quant.FP16ToFloat32(uint16(ar[b*34]) | uint16(ar[b*34+1])<<8))
 				}
 			}
@@ -240,11 +216,7 @@ func matMulQ0x16(t quant.Type, nb int, w []byte, rowBytes, rows int, a []byte, a
 				prefetchL2(&w[(r+16)*rowBytes], 16*rowBytes) // the next tile, while this one computes
 			}
 			for g := g0; g < g1; g += 8 {
-				if t == quant.Q4_0 {
-					matMulQ4_0x16x8(nb, &w[r*rowBytes], rowBytes, &a[g*aStride], aStride, &tbl[(g-g0)/8*nb*16], &out[0])
-				} else {
-					matMulQ8_0x16x8(nb, &w[r*rowBytes], rowBytes, &a[g*aStride], aStride, &tbl[(g-g0)/8*nb*16], &out[0])
-				}
+				matMulQ8_0x16x8(nb, &w[r*rowBytes], rowBytes, &a[g*aStride], aStride, &tbl[(g-g0)/8*nb*16], &out[0])
 				for i := range 8 {
 					copy(dst[(g+i)*ldd+r:(g+i)*ldd+r+16], out[i*16:i*16+16])
 				}
@@ -253,19 +225,13 @@ func matMulQ0x16(t quant.Type, nb int, w []byte, rowBytes, rows int, a []byte, a
 	}
 }
 
-// matMulQ4_0x16x8 computes a 16x8 tile: 16 Q4_0 weight rows (stride bytes
+// matMulQ8_0x16x8 computes a 16x8 tile: 16 Q8_0 weight rows (stride bytes
 // apart) times 8 Q8_0 activation rows (aStride apart); tbl holds per block
-// 8 int32 (-8*Σa_i) then 8 float32 (the F16 scale of a_i):
+// 8 int32 (-128*Σa_i) then 8 float32 (the F16 scale of a_i):
 //
 //	for i := range 8 { for r := range 16 {
-//		out[i*16+r] = Σ_b f16(w_r[b].d) * ad_i[b] * float32(Σ_j q_r[b][j]*a_i[b][j] - 8*Σ_j a_i[b][j])
+//		out[i*16+r] = Σ_b f16(w_r[b].d) * ad_i[b] * float32(Σ_j (w_r[b][j]+128)*a_i[b][j] - 128*Σ_j a_i[b][j])
 //	}}
-//
-//go:noescape
-func matMulQ4_0x16x8(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
-
-// matMulQ8_0x16x8 is matMulQ4_0x16x8 for Q8_0 weights: q = w+128 in
-// [1, 255] and tbl's int32s are -128*Σa_i.
 //
 //go:noescape
 func matMulQ8_0x16x8(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
@@ -320,7 +286,7 @@ func matMulQ4_0x16(nb int, w []byte, rowBytes, rows int, a []byte, aStride, m in
 //		out[i*16+r] += f16(w_r[b].d) * ad_i[b] * float32(Σ_j q_r[b][j]*a_i[b][j] - 8*Σ_j a_i[b][j])
 //	}}}
 //
-// with the float operations of matMulQ4_0x16x8 (bit for bit its results).
+// with the float operations of matVecQ4_0x16T (bit for bit its results).
 //
 //go:noescape
 func matMulQ4_0x16xM(nb int, w *byte, stride int, a *byte, aStride int, m int, tbl *uint32, out *float32)

@@ -2,9 +2,6 @@
 
 package kernels
 
-// matMul16Q4_K returns the 16-row x 8-activation Q4_K tile kernel.
-func matMul16Q4_K() matMul16Func { return matMulQ4_Kx16 }
-
 // matMulQ4_Kx16 is the matMul16Func for Q4_K weights (Q8_K activations):
 // each tile of 16 weight rows (in L1/L2) passes over every group of 8
 // activation rows.

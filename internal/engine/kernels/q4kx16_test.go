@@ -16,7 +16,7 @@ func TestMatMulQ4_Kx16(t *testing.T) {
 	if !hasVNNI() {
 		t.Skip("no AVX-512 VNNI")
 	}
-	k := matMul16Q4_K()
+	k := matMulQ4_Kx16
 	if k == nil {
 		t.Skip("no Q4_K 16x8 kernel")
 	}

@@ -2,9 +2,6 @@
 
 package kernels
 
-// matMul16Q5_K returns the 16-row x 8-activation Q5_K tile kernel.
-func matMul16Q5_K() matMul16Func { return matMulQ5_Kx16 }
-
 // q5kScratchBytes is matMulQ5_Kx16x8's scratch (2176 bytes, 64-byte
 // aligned by the kernel).
 const q5kScratchBytes = 2176 + 64

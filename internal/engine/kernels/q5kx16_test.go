@@ -15,7 +15,7 @@ import (
 // on several shapes and padded strides, and checks every result against
 // quant.VecDot and that dst's padding is left alone.
 func TestMatMulQ5_Kx16(t *testing.T) {
-	k := matMul16Q5_K()
+	k := matMulQ5_Kx16
 	if k == nil || !hasVNNI() {
 		t.Skip("no Q5_K 16x8 kernel on this CPU")
 	}
@@ -67,7 +67,7 @@ func TestMatMulQ5_Kx16(t *testing.T) {
 // TestMatMulQ5_Kx16Extremes: all 5-bit weights 31, scales and mins 63, and
 // activations of +-127/-128, where the integer sums are largest.
 func TestMatMulQ5_Kx16Extremes(t *testing.T) {
-	k := matMul16Q5_K()
+	k := matMulQ5_Kx16
 	if k == nil || !hasVNNI() {
 		t.Skip("no Q5_K 16x8 kernel on this CPU")
 	}
@@ -114,7 +114,7 @@ func TestMatMulQ5_Kx16Extremes(t *testing.T) {
 // BenchmarkMatMulQ5_Kx16 times the tile driver alone on BenchmarkMatMul's
 // shape (256 rows x 64 activation rows x benchN).
 func BenchmarkMatMulQ5_Kx16(b *testing.B) {
-	k := matMul16Q5_K()
+	k := matMulQ5_Kx16
 	if k == nil || !hasVNNI() {
 		b.Skip("no Q5_K 16x8 kernel on this CPU")
 	}

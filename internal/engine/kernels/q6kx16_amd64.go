@@ -8,10 +8,6 @@ import (
 	"unsafe"
 )
 
-// matMul16Q6_K returns the Q6_K tile kernel: 16 weight rows x 16 activation
-// rows (m a multiple of 16; matMul16 pads the last group).
-func matMul16Q6_K() matMul16Func { return matMulQ6_Kx16 }
-
 const (
 	// q6x16ActBlocks bounds the transposed activations on the stack:
 	// super-blocks x groups of 16 rows, 4 KiB each (120 KiB).

@@ -13,7 +13,7 @@ import (
 // TestMatMul16Q6_K runs the Q6_K tile driver directly (no fallbacks in
 // front of it) on random data and padded strides against quant.VecDot.
 func TestMatMul16Q6_K(t *testing.T) {
-	k := matMul16Q6_K()
+	k := matMulQ6_Kx16
 	if k == nil || !hasVNNI() {
 		t.Skip("no Q6_K tile kernel on this CPU")
 	}
@@ -61,7 +61,7 @@ func TestMatMul16Q6_K(t *testing.T) {
 
 // BenchmarkMatMul16Q6_K: the tile driver alone on BenchmarkMatMul's shape.
 func BenchmarkMatMul16Q6_K(b *testing.B) {
-	k := matMul16Q6_K()
+	k := matMulQ6_Kx16
 	if k == nil || !hasVNNI() {
 		b.Skip("no Q6_K tile kernel")
 	}
