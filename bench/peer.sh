@@ -29,15 +29,23 @@ cp "$root/bench/peer.mjs" "$peer_dir/peer.mjs"
 (cd "$root" && go build -o "$peer_dir/maas" ./cmd/maas)
 
 model=$(cd "$(dirname "$model")" && pwd)/$(basename "$model")
+# Page the file in once the way `maas serve` loads it (a file cached in 4 KiB
+# pages is read again for 2 MiB pages where the kernel can), so that both
+# engines run on the same page cache. KEEP_PAGE_CACHE=1 skips that and runs
+# both on the page cache as it is.
+keep=()
+if [ "${KEEP_PAGE_CACHE:-0}" = 1 ]; then keep=(--keep-page-cache); fi
+"$peer_dir/maas" bench --model "$model" --threads "$threads" --prompt-tokens 0 --gen-tokens 1 \
+  --repetitions 1 "${keep[@]}" >&2
 peer_json=$(cd "$peer_dir" && node peer.mjs "$model" "$threads" "$prompt" "$gen" "$reps")
 ours_json=$("$peer_dir/maas" bench --model "$model" --threads "$threads" --prompt-tokens "$prompt" \
-  --gen-tokens "$gen" --repetitions "$reps" --json)
+  --gen-tokens "$gen" --repetitions "$reps" --json "${keep[@]}")
 
 PEER="$peer_json" OURS="$ours_json" node -e '
 const peer = JSON.parse(process.env.PEER), ours = JSON.parse(process.env.OURS);
 const ratio = (a, b) => (b > 0 ? a / b : null);
 console.log(JSON.stringify({
-  model: ours.model, threads: ours.threads, prompt_tokens: ours.prompt_tokens, gen_tokens: ours.gen_tokens,
+  model: ours.model, pages: ours.pages, threads: ours.threads, prompt_tokens: ours.prompt_tokens, gen_tokens: ours.gen_tokens,
   ours: {prompt_tokens_per_second: ours.prompt_tokens_per_second, gen_tokens_per_second: ours.gen_tokens_per_second,
          peak_rss_bytes: ours.peak_rss_bytes},
   peer: {name: peer.peer, prompt_tokens_per_second: peer.prompt_tokens_per_second,

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"sync"
 
 	"maas/internal/engine"
 	"maas/internal/engine/lifecycle"
@@ -22,10 +24,35 @@ type engineBackend struct {
 }
 
 // engineLoader returns the lifecycle Loader that maps a GGUF file and starts
-// its scheduler.
-func engineLoader(opts engine.Options) lifecycle.Loader {
+// its scheduler. It logs how the weights are paged in, and a file whose
+// page cache was read again without getting 2 MiB pages (a filesystem
+// without large folios) is not read again on later loads.
+func engineLoader(opts engine.Options, logger *slog.Logger) lifecycle.Loader {
+	var mu sync.Mutex
+	keep := map[string]bool{}
 	return func(ctx context.Context, spec lifecycle.Spec) (lifecycle.Instance, error) {
-		return engine.Load(spec.Path, opts)
+		o := opts
+		mu.Lock()
+		o.KeepPageCache = o.KeepPageCache || keep[spec.Path]
+		mu.Unlock()
+		e, err := engine.Load(spec.Path, o)
+		if err != nil {
+			return nil, err
+		}
+		st, perr := e.PageStats()
+		if st.Relaid && st.HugeFraction() < 0.5 {
+			mu.Lock()
+			keep[spec.Path] = true
+			mu.Unlock()
+		}
+		if logger != nil {
+			if perr != nil {
+				logger.Warn("model weights not prefaulted", "model", spec.Path, "error", perr)
+			} else {
+				logger.Info("model weights resident", "model", spec.Path, "pages", st.String())
+			}
+		}
+		return e, nil
 	}
 }
 

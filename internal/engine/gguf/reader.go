@@ -62,6 +62,7 @@ type File struct {
 	ra    io.ReaderAt // source when mem is nil
 	size  int64
 	close func() error
+	path  string // set by Open: Prefault reopens it to drop the page cache
 }
 
 // ParseBytes parses a GGUF file held in memory. Data returns sub-slices of b.

@@ -14,7 +14,7 @@ func archMatVecVariants() []MatVecVariant {
 		{"avx512vnni-x8", quant.Q4_0, matVecQ4_0Rows8(false), hasVNNI()},
 		{"avx512vnni-x8t", quant.Q4_0, matVecQ4_0Rows8(true), hasVNNI()},
 		{"avx512vnni-x16t", quant.Q4_0, matVecQ0x16(quant.Q4_0), hasVNNI()},
-		{"avx512-x4", quant.F16, matVecF16, hasAVX2() && cpu512()},
+		{"avx512-rows", quant.F16, matVecF16, hasAVX2() && cpu512()},
 		{"avx512vnni-x16t", quant.Q5_K, matVecQ5_K(), hasQ5_KMatVec()},
 		{"avx512vnni-rows", quant.Q6_K, matVecQ6_K(), hasVNNI()},
 		{"avx512vnni-x16t", quant.Q4_K, matVecQ4_Kx16(), hasVNNI()},

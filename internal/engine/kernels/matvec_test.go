@@ -44,7 +44,7 @@ func TestMatVecVariants(t *testing.T) {
 		if bs == 1 {
 			bs = 32
 		}
-		for _, nb := range []int{1, 3, 12} {
+		for _, nb := range []int{1, 2, 3, 12} {
 			for _, rows := range []int{0, 1, 7, 8, 9, 17} {
 				checkMatVec(t, v, r, nb*bs, rows, 0, true)
 				checkMatVec(t, v, r, nb*bs, rows, 6, false)
