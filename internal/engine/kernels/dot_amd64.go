@@ -31,6 +31,7 @@ func archVariants() []Variant {
 		{"avx2", quant.Q5_1, wrap(quant.Q5_1, dotQ5_1AVX2), a},
 		{"avx2", quant.BF16, wrapBF16(dotBF16AVX2), a},
 		{"avx512bf16", quant.BF16, wrapBF16(dotBF16AVX512), hasBF16()},
+		{"avx512vnni", quant.Q8_0, wrapPairs(quant.Q8_0, dotQ8_0VNNI, dotQ8_0AVX2), hasVNNI()},
 		{"avx512vnni", quant.Q4_1, wrapPairs(quant.Q4_1, dotQ4_1VNNI, dotQ4_1AVX2), hasVNNI() && cpu.X86.HasAVX512VBMI},
 		{"avx512vnni", quant.Q5_0, wrapPairs(quant.Q5_0, dotQ5_0VNNI, dotQ5_0AVX2), hasVNNI() && cpu.X86.HasAVX512VBMI},
 		{"avx512vnni", quant.Q5_1, wrapPairs(quant.Q5_1, dotQ5_1VNNI, dotQ5_1AVX2), hasVNNI() && cpu.X86.HasAVX512VBMI},

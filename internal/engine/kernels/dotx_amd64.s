@@ -561,6 +561,74 @@ DATA p51sc<>+48(SB)/8, $0x0000000000000000
 DATA p51sc<>+56(SB)/8, $0x0000000000000000
 GLOBL p51sc<>(SB), RODATA|NOPTR, $64
 
+// Q8_0 × Q8_0, two blocks per 512-bit register: VPDPBUSD multiplies
+// |w| (unsigned) by a negated where w < 0 (activations are never -128, and
+// |-128| is 128 as an unsigned byte, so this is exact). Scales as above
+// (Z13: p80sc, Z14: pbc01). Z9 is zero; tmp is the dword sum register.
+#define P80PAIR(acc, tmp) \
+	VMOVDQU 2(SI), Y2; \
+	VINSERTI64X4 $1, 36(SI), Z2, Z2; \
+	VMOVDQU 2(DI), Y4; \
+	VINSERTI64X4 $1, 36(DI), Z4, Z4; \
+	VPMOVB2M Z2, K1; \
+	VPABSB Z2, Z3; \
+	VPSUBB Z4, Z9, K1, Z4; \
+	VMOVDQU64 (DI), Z5; \
+	VMOVDQU64 (SI), Z7; \
+	VPERMT2W Z7, Z13, Z5; \
+	VCVTPH2PS X5, X5; \
+	VMOVHLPS X5, X5, X7; \
+	VMULPS X7, X5, X5; \
+	VPERMPS Z5, Z14, Z6; \
+	VPXORD tmp, tmp, tmp; \
+	VPDPBUSD Z4, Z3, tmp; \
+	VCVTDQ2PS tmp, tmp; \
+	VFMADD231PS Z6, tmp, acc
+
+// func dotQ8_0VNNI(nb int, w, a *byte) float32
+TEXT ·dotQ8_0VNNI(SB), NOSPLIT, $0-28
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ a+16(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z9, Z9, Z9
+	VMOVDQU64 p80sc<>(SB), Z13
+	VMOVDQU64 pbc01<>(SB), Z14
+
+p80loop:
+	P80PAIR(Z0, Z8)
+	ADDQ $68, SI
+	ADDQ $68, DI
+	SUBQ $2, CX
+	JZ p80done
+	P80PAIR(Z1, Z10)
+	ADDQ $68, SI
+	ADDQ $68, DI
+	SUBQ $2, CX
+	JNZ p80loop
+
+p80done:
+	VADDPS Z1, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	XHSUM(Y0, X0, X1)
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// p80sc: weight d of blocks 0, 1 (words 0, 17 of the raw weights: 32, 49),
+// then activation d of blocks 0, 1 (words 0, 17).
+DATA p80sc<>+0(SB)/8, $0x0011000000310020
+DATA p80sc<>+8(SB)/8, $0x0000000000000000
+DATA p80sc<>+16(SB)/8, $0x0000000000000000
+DATA p80sc<>+24(SB)/8, $0x0000000000000000
+DATA p80sc<>+32(SB)/8, $0x0000000000000000
+DATA p80sc<>+40(SB)/8, $0x0000000000000000
+DATA p80sc<>+48(SB)/8, $0x0000000000000000
+DATA p80sc<>+56(SB)/8, $0x0000000000000000
+GLOBL p80sc<>(SB), RODATA|NOPTR, $64
+
 DATA p50sc<>+0(SB)/8, $0x00110000002b0020
 DATA p50sc<>+8(SB)/8, $0x0000000000000000
 DATA p50sc<>+16(SB)/8, $0x0000000000000000
