@@ -617,6 +617,48 @@ p80done:
 	MOVSS X0, ret+24(FP)
 	RET
 
+// func matVecQ8_0VNNI(pairs int, w *byte, stride int, rows int, a *byte, out *float32)
+TEXT ·matVecQ8_0VNNI(SB), NOSPLIT, $0-48
+	MOVQ w+8(FP), R9
+	MOVQ stride+16(FP), R8
+	MOVQ rows+24(FP), R10
+	MOVQ out+40(FP), DX
+	VPXORD Z9, Z9, Z9
+	VMOVDQU64 p80sc<>(SB), Z13
+	VMOVDQU64 pbc01<>(SB), Z14
+
+q8mvrow:
+	MOVQ pairs+0(FP), CX
+	MOVQ R9, SI
+	MOVQ a+32(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+q8mvloop:
+	P80PAIR(Z0, Z8)
+	ADDQ $68, SI
+	ADDQ $68, DI
+	DECQ CX
+	JZ q8mvsum
+	P80PAIR(Z1, Z10)
+	ADDQ $68, SI
+	ADDQ $68, DI
+	DECQ CX
+	JNZ q8mvloop
+
+q8mvsum:
+	VADDPS Z1, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	XHSUM(Y0, X0, X1)
+	MOVSS X0, (DX)
+	ADDQ $4, DX
+	ADDQ R8, R9
+	DECQ R10
+	JNZ q8mvrow
+	VZEROUPPER
+	RET
+
 // p80sc: weight d of blocks 0, 1 (words 0, 17 of the raw weights: 32, 49),
 // then activation d of blocks 0, 1 (words 0, 17).
 DATA p80sc<>+0(SB)/8, $0x0011000000310020

@@ -15,6 +15,7 @@ func archMatVecVariants() []MatVecVariant {
 		{"avx512vnni-x8t", quant.Q4_0, matVecQ4_0Rows8(true), hasVNNI()},
 		{"avx512vnni-x16t", quant.Q4_0, matVecQ0x16(quant.Q4_0), hasVNNI()},
 		{"avx512-rows", quant.F16, matVecF16, hasAVX2() && cpu512()},
+		{"avx512vnni-rows", quant.Q8_0, matVecQ8_0Rows, hasVNNI()},
 		{"avx512vnni-x16t", quant.Q5_K, matVecQ5_K(), hasQ5_KMatVec()},
 		{"avx512vnni-rows", quant.Q6_K, matVecQ6_K(), hasVNNI()},
 		{"avx512vnni-x16t", quant.Q4_K, matVecQ4_Kx16(), hasVNNI()},
@@ -140,3 +141,36 @@ func matVecQ0x16Rows(t quant.Type, rest MatVecFunc, n int, w []byte, rowBytes in
 //
 //go:noescape
 func matVecQ4_0x16T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
+
+// matVecQ8_0Rows is MatVec for Q8_0 with the rows looped in assembly
+// (matVecQ8_0VNNI: dotQ8_0VNNI's arithmetic, no call per row); an odd last
+// block goes through the AVX2 dot.
+func matVecQ8_0Rows(n int, w []byte, rowBytes int, a []byte, out []float32) {
+	rows := len(out)
+	if rows == 0 {
+		return
+	}
+	nb := n / 32
+	if n%32 != 0 || rowBytes < 34*nb || len(a) < 34*nb || len(w) < (rows-1)*rowBytes+34*nb {
+		panic(fmt.Sprintf("kernels: Q8_0 matvec: %d rows of %d values (stride %d) need more than %d weight and %d activation bytes", rows, n, rowBytes, len(w), len(a)))
+	}
+	if nb >= 2 {
+		matVecQ8_0VNNI(nb/2, &w[0], rowBytes, rows, &a[0], &out[0])
+	} else {
+		clear(out)
+	}
+	if nb%2 == 1 {
+		for r := range out {
+			out[r] += dotQ8_0AVX2(1, &w[r*rowBytes+34*(nb-1)], &a[34*(nb-1)])
+		}
+	}
+}
+
+// matVecQ8_0VNNI computes rows dots of the first 2*pairs Q8_0 blocks of
+// rows stride bytes apart with the Q8_0 activation blocks at a (pairs > 0,
+// rows > 0), each as dotQ8_0VNNI(2*pairs, w_r, a) does:
+//
+//	for r := range rows { out[r] = dotQ8_0VNNI(2*pairs, &w[r*stride], a) }
+//
+//go:noescape
+func matVecQ8_0VNNI(pairs int, w *byte, stride int, rows int, a *byte, out *float32)
