@@ -28,7 +28,17 @@ func matVecF16(n int, w []byte, rowBytes int, a []byte, out []float32) {
 	}
 	var af [maxF16MatVec]float32
 	f16ToF32(n, &a[0], &af[0])
-	matVecF16Rows(n, &w[0], rowBytes, rows, &af[0], &out[0])
+	// Groups of rows, each with a touch of one line per 4 KiB page
+	// pageAhead bytes further on: on 4 KiB pages the page walks then
+	// overlap the kernel.
+	const group = 8
+	for r := 0; r < rows; r += group {
+		g := min(group, rows-r)
+		if p := r*rowBytes + pageAhead; p < len(w) {
+			prefetchPages(&w[p], min(g*rowBytes, len(w)-p))
+		}
+		matVecF16Rows(n, &w[r*rowBytes], rowBytes, g, &af[0], &out[r])
+	}
 }
 
 // matVecF16Rows computes rows dots of F16 rows (stride bytes apart) with
