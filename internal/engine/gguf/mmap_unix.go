@@ -1,4 +1,4 @@
-//go:build unix && !linux
+//go:build unix
 
 package gguf
 
@@ -10,7 +10,8 @@ import (
 )
 
 // Open maps the file at path read-only and parses it. Tensor data returned
-// by Data points into the mapping until Close.
+// by Data points into the mapping until Close. How the file is mapped is up
+// to mapFile (mmap_linux.go: 2 MiB-aligned, for huge pages).
 func Open(path string) (*File, error) {
 	fd, err := os.Open(path)
 	if err != nil {
@@ -25,18 +26,19 @@ func Open(path string) (*File, error) {
 	if size == 0 {
 		return nil, fmt.Errorf("gguf: %s: empty file", path)
 	}
-	if int64(int(size)) != size {
+	if int64(int(size)) != size || size > 1<<46 {
 		return nil, fmt.Errorf("gguf: %s: %d bytes is too large to map", path, size)
 	}
-	mem, err := unix.Mmap(int(fd.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	span, mem, err := mapFile(int(fd.Fd()), int(size))
 	if err != nil {
 		return nil, fmt.Errorf("gguf: mmap %s: %w", path, err)
 	}
 	f, err := ParseBytes(mem)
 	if err != nil {
-		unix.Munmap(mem)
+		unix.Munmap(span)
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	f.close = func() error { return unix.Munmap(mem) }
+	f.path = path
+	f.close = func() error { return unix.Munmap(span) }
 	return f, nil
 }
