@@ -112,10 +112,13 @@ func wrapPairs(t quant.Type, pairs, one func(nb int, w, a *byte) float32) DotFun
 //go:noescape
 func dotQ4_1VNNI(nb int, w, a *byte) float32
 
-// dotQ8_0VNNI is dotQ8_0AVX2 with AVX-512 VNNI, for even nb.
-//
-//go:noescape
-func dotQ8_0VNNI(nb int, w, a *byte) float32
+// dotQ8_0VNNI is dotQ8_0AVX2 with AVX-512 VNNI, for even nb: one row of
+// matVecQ8_0VNNI.
+func dotQ8_0VNNI(nb int, w, a *byte) float32 {
+	var s float32
+	matVecQ8_0VNNI(nb/2, w, 0, 1, a, &s)
+	return s
+}
 
 // dotQ5_0VNNI is dotQ5_0AVX2 with AVX-512 VNNI, for even nb.
 //

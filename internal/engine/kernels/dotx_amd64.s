@@ -347,12 +347,23 @@ bf512done:
 	VADDPS X5, X9, X9; \
 	VPERMPS Z5, Z14, Z6
 
-// Z0 += Z6 * (dword sums of u8(Z3) * s8(Z4)). Clobbers Z8.
-#define PDOT \
-	VPXORD Z8, Z8, Z8; \
-	VPDPBUSD Z4, Z3, Z8; \
-	VCVTDQ2PS Z8, Z8; \
-	VFMADD231PS Z6, Z8, Z0
+// Scales of Q5_0/Q8_0 × Q8_0 (one f16 d per block): Z6 = d_w*d_a per
+// block, from the raw activations at (DI) and the raw weights in wz.
+// Clobbers Z5, X7.
+#define PSCALE_D(wz) \
+	VMOVDQU64 (DI), Z5; \
+	VPERMT2W wz, Z13, Z5; \
+	VCVTPH2PS X5, X5; \
+	VMOVHLPS X5, X5, X7; \
+	VMULPS X7, X5, X5; \
+	VPERMPS Z5, Z14, Z6
+
+// acc += Z6 * (dword sums of u8(Z3) * s8(Z4)); tmp is scratch.
+#define PDOT(acc, tmp) \
+	VPXORD tmp, tmp, tmp; \
+	VPDPBUSD Z4, Z3, tmp; \
+	VCVTDQ2PS tmp, tmp; \
+	VFMADD231PS Z6, tmp, acc
 
 // Final sum of Z0 plus lanes 1 and 3 of X9 into X0.
 #define PDONE_DM \
@@ -379,7 +390,7 @@ p41loop:
 	VMOVDQU 4(DI), Y4
 	VINSERTI64X4 $1, 40(DI), Z4, Z4
 	PSCALE_DM
-	PDOT
+	PDOT(Z0, Z8)
 	ADDQ $40, SI
 	ADDQ $72, DI
 	SUBQ $2, CX
@@ -407,7 +418,7 @@ p51loop:
 	VMOVDQU 4(DI), Y4
 	VINSERTI64X4 $1, 40(DI), Z4, Z4
 	PSCALE_DM
-	PDOT
+	PDOT(Z0, Z8)
 	ADDQ $48, SI
 	ADDQ $72, DI
 	SUBQ $2, CX
@@ -435,12 +446,7 @@ p50loop:
 	PQH
 	VMOVDQU 2(DI), Y4
 	VINSERTI64X4 $1, 36(DI), Z4, Z4
-	VMOVDQU64 (DI), Z5
-	VPERMT2W Z2, Z13, Z5
-	VCVTPH2PS X5, X5
-	VMOVHLPS X5, X5, X7
-	VMULPS X7, X5, X5
-	VPERMPS Z5, Z14, Z6
+	PSCALE_D(Z2)
 	VPXORD Z8, Z8, Z8
 	VPDPBUSD Z4, Z3, Z8
 	VPXORD Z7, Z7, Z7
@@ -573,49 +579,9 @@ GLOBL p51sc<>(SB), RODATA|NOPTR, $64
 	VPMOVB2M Z2, K1; \
 	VPABSB Z2, Z3; \
 	VPSUBB Z4, Z9, K1, Z4; \
-	VMOVDQU64 (DI), Z5; \
 	VMOVDQU64 (SI), Z7; \
-	VPERMT2W Z7, Z13, Z5; \
-	VCVTPH2PS X5, X5; \
-	VMOVHLPS X5, X5, X7; \
-	VMULPS X7, X5, X5; \
-	VPERMPS Z5, Z14, Z6; \
-	VPXORD tmp, tmp, tmp; \
-	VPDPBUSD Z4, Z3, tmp; \
-	VCVTDQ2PS tmp, tmp; \
-	VFMADD231PS Z6, tmp, acc
-
-// func dotQ8_0VNNI(nb int, w, a *byte) float32
-TEXT ·dotQ8_0VNNI(SB), NOSPLIT, $0-28
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ a+16(FP), DI
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z9, Z9, Z9
-	VMOVDQU64 p80sc<>(SB), Z13
-	VMOVDQU64 pbc01<>(SB), Z14
-
-p80loop:
-	P80PAIR(Z0, Z8)
-	ADDQ $68, SI
-	ADDQ $68, DI
-	SUBQ $2, CX
-	JZ p80done
-	P80PAIR(Z1, Z10)
-	ADDQ $68, SI
-	ADDQ $68, DI
-	SUBQ $2, CX
-	JNZ p80loop
-
-p80done:
-	VADDPS Z1, Z0, Z0
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPS Y1, Y0, Y0
-	XHSUM(Y0, X0, X1)
-	VZEROUPPER
-	MOVSS X0, ret+24(FP)
-	RET
+	PSCALE_D(Z7); \
+	PDOT(acc, tmp)
 
 // func matVecQ8_0VNNI(pairs int, w *byte, stride int, rows int, a *byte, out *float32)
 TEXT ·matVecQ8_0VNNI(SB), NOSPLIT, $0-48

@@ -143,7 +143,7 @@ func matVecQ0x16Rows(t quant.Type, rest MatVecFunc, n int, w []byte, rowBytes in
 func matVecQ4_0x16T(nb int, w *byte, stride int, a *byte, aStride int, tbl *uint32, out *float32)
 
 // matVecQ8_0Rows is MatVec for Q8_0 with the rows looped in assembly
-// (matVecQ8_0VNNI: dotQ8_0VNNI's arithmetic, no call per row); an odd last
+// (matVecQ8_0VNNI, no call per row); an odd last
 // block goes through the AVX2 dot.
 func matVecQ8_0Rows(n int, w []byte, rowBytes int, a []byte, out []float32) {
 	rows := len(out)
@@ -168,9 +168,11 @@ func matVecQ8_0Rows(n int, w []byte, rowBytes int, a []byte, out []float32) {
 
 // matVecQ8_0VNNI computes rows dots of the first 2*pairs Q8_0 blocks of
 // rows stride bytes apart with the Q8_0 activation blocks at a (pairs > 0,
-// rows > 0), each as dotQ8_0VNNI(2*pairs, w_r, a) does:
+// rows > 0), in the arithmetic of the pair kernels of dotx_amd64.s:
 //
-//	for r := range rows { out[r] = dotQ8_0VNNI(2*pairs, &w[r*stride], a) }
+//	for r := range rows {
+//		out[r] = Σ_b float32(Σ_j w_r[b].qs[j] * a[b].qs[j]) * (f16(w_r[b].d) * f16(a[b].d))
+//	}
 //
 //go:noescape
 func matVecQ8_0VNNI(pairs int, w *byte, stride int, rows int, a *byte, out *float32)
