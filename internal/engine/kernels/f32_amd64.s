@@ -161,17 +161,18 @@ read4loop:
 	MOVQ AX, ret+16(FP)
 	RET
 
-// func prefetchL2(p *byte, n int)
-TEXT ·prefetchL2(SB), NOSPLIT, $0-16
+// func prefetchT1(p *byte, n, step int)
+TEXT ·prefetchT1(SB), NOSPLIT, $0-24
 	MOVQ p+0(FP), SI
 	MOVQ n+8(FP), CX
+	MOVQ step+16(FP), DX
 	ADDQ SI, CX
 
 pfloop:
 	CMPQ SI, CX
 	JAE pfdone
 	PREFETCHT1 (SI)
-	ADDQ $64, SI
+	ADDQ DX, SI
 	JMP pfloop
 
 pfdone:
@@ -214,18 +215,3 @@ q8sumloop:
 	VZEROUPPER
 	RET
 
-// func prefetchPages(p *byte, n int)
-TEXT ·prefetchPages(SB), NOSPLIT, $0-16
-	MOVQ p+0(FP), SI
-	MOVQ n+8(FP), CX
-	ADDQ SI, CX
-
-pgloop:
-	CMPQ SI, CX
-	JAE pgdone
-	PREFETCHT1 (SI)
-	ADDQ $4096, SI
-	JMP pgloop
-
-pgdone:
-	RET
